@@ -1,0 +1,28 @@
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { writeAll } from './cliIo.js';
+
+/** Writes a whole file atomically: a temp file beside it, fsync, rename over the target. */
+export function writeFileAtomic(path: string, data: string): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    const fd = openSync(temp, 'w');
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Accounts to `-o FILE` (atomically) or to stdout; a closed stdout is not an error. */
+export async function writeAccounts(text: string, output: string | undefined, stdout: Writable): Promise<void> {
+  if (output !== undefined && output !== '-') writeFileAtomic(output, text);
+  else await writeAll(stdout, text);
+}

@@ -1,0 +1,35 @@
+import { InputError } from '../io/inputError.js';
+
+/** One line for a fatal error, never a stack trace: `payrun: <what> (<file>:<line>)`. */
+export function describeError(error: unknown, file?: string): string {
+  if (error instanceof InputError) {
+    const where = file !== undefined && error.line !== undefined ? ` (${file}:${error.line})` : file !== undefined ? ` (${file})` : '';
+    return `payrun: ${error.message}${where}`;
+  }
+  const errno = error as NodeJS.ErrnoException;
+  if (errno && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
+    const path = errno.path !== undefined ? ` '${errno.path}'` : '';
+    return `payrun: cannot ${verb(errno.syscall)}${path}: ${reasonText(errno.code, errno.message)}`;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return `payrun: ${message.split('\n')[0]}`;
+}
+
+function verb(syscall: string): string {
+  if (syscall === 'open' || syscall === 'read') return 'read';
+  if (syscall === 'write' || syscall === 'rename' || syscall === 'close') return 'write';
+  return syscall;
+}
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory',
+  ENOSPC: 'no space left on device',
+  EROFS: 'read-only file system',
+};
+
+function reasonText(code: string, message: string): string {
+  return REASONS[code] ?? message.replace(/^[A-Z]+: /, '').split(',')[0] ?? code;
+}

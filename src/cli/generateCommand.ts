@@ -1,0 +1,43 @@
+import { generateFile } from '../generate/generateFile.js';
+import { type CliIo, ExitCode, writeAll } from './cliIo.js';
+import { describeError } from './errors.js';
+import { startProgress } from './progress.js';
+
+export interface GenerateCommandOptions {
+  rows: number;
+  clients: number;
+  seed: number;
+  expected?: string;
+  crlf: boolean;
+  bom: boolean;
+  quiet: boolean;
+}
+
+/** `payrun generate -n <rows> -c <clients> [options] <out.csv>`. Returns the exit code. */
+export async function generateCommand(out: string, options: GenerateCommandOptions, io: CliIo): Promise<number> {
+  const started = performance.now();
+  const progress = startProgress(io.stderr, !options.quiet, options.rows);
+  try {
+    const result = await generateFile({
+      rows: options.rows,
+      clients: options.clients,
+      seed: options.seed,
+      crlf: options.crlf,
+      bom: options.bom,
+      out,
+      expected: options.expected,
+      onProgress: (rows) => progress.update(rows, rows),
+    });
+    progress.stop();
+    if (!options.quiet) {
+      const seconds = (performance.now() - started) / 1000;
+      const mb = (result.bytes / 1e6).toFixed(1);
+      await writeAll(io.stderr, `payrun: wrote ${result.rows} rows (${mb} MB) to ${out} in ${seconds.toFixed(2)} s\n`);
+    }
+    return ExitCode.Ok;
+  } catch (error) {
+    progress.stop();
+    await writeAll(io.stderr, `${describeError(error, out)}\n`);
+    return ExitCode.Fatal;
+  }
+}

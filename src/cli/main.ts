@@ -1,0 +1,94 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { type CliIo, ExitCode, writeAll } from './cliIo.js';
+import { generateCommand } from './generateCommand.js';
+import { runCommand } from './runCommand.js';
+
+const HELP_EXAMPLES = `
+Examples:
+  payrun transactions.csv > accounts.csv
+  payrun --rejects rejects.csv -o accounts.csv transactions.csv
+  cat transactions.csv | payrun - --strict
+  payrun generate -n 1000000 -c 5000 --seed 7 tx.csv
+`;
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The default worker count: the fastest measured on this kind of machine (see README, Benchmarks). */
+export function defaultWorkers(): number {
+  return availableParallelism() > 2 ? 2 : 0;
+}
+
+export function parseCount(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value.trim());
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+/** Runs payrun with argv (without node and script) and returns the exit code; never calls process.exit. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const errors: string[] = [];
+  const program = new Command('payrun');
+  const configure = (command: Command): Command =>
+    command
+      .exitOverride()
+      .configureOutput({
+        writeOut: (text) => io.stdout.write(text),
+        writeErr: (text) => errors.push(text),
+        outputError: (text) => errors.push(text),
+      });
+
+  configure(program)
+    .description('Apply a CSV of deposits, withdrawals, disputes, resolves and chargebacks; print every account.')
+    .version(packageVersion(), '-V, --version')
+    .argument('<file>', "transactions CSV ('-' reads standard input)")
+    .option('-o, --output <file>', 'write accounts to FILE (atomically) instead of standard output')
+    .option('--rejects <file>', 'write every rejected row to FILE as CSV: line,reason,row')
+    .option('--strict', 'the first rejected row is fatal (exit 1)', false)
+    .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .addOption(
+      new Option('--workers <n>', 'worker threads; 0 runs in the main thread (default: chosen from the machine)').argParser(
+        parseCount('--workers', 0, 64),
+      ),
+    )
+    .addHelpText('after', HELP_EXAMPLES)
+    .action(async (file: string, opts: { output?: string; rejects?: string; strict: boolean; quiet: boolean; workers?: number }) => {
+      exitCode = await runCommand(file, { ...opts, workers: opts.workers ?? defaultWorkers() }, io);
+    });
+
+  configure(program.command('generate'))
+    .description('write a realistic, reproducible test input file')
+    .argument('<out>', 'the CSV file to write')
+    .requiredOption('-n, --rows <n>', 'number of data rows', parseCount('--rows', 0, Number.MAX_SAFE_INTEGER))
+    .requiredOption('-c, --clients <n>', 'number of clients', parseCount('--clients', 1, 65_536))
+    .option('--seed <s>', 'seed for byte-for-byte reproducible output', parseCount('--seed', 0, 0xffffffff), 0)
+    .option('--expected <file>', 'also write the accounts this file must produce (independent model)')
+    .option('--crlf', 'end lines with CRLF', false)
+    .option('--bom', 'start the file with a UTF-8 BOM', false)
+    .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .addHelpText('after', '\nExample:\n  payrun generate -n 1000000 -c 5000 --seed 7 --expected expected.csv tx.csv\n')
+    .action(async (out: string, opts: Parameters<typeof generateCommand>[1]) => {
+      exitCode = await generateCommand(out, opts, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return ExitCode.Ok; // --help, --version
+      const line = (errors.join('') || error.message).trim().split('\n')[0]!.replace(/^error: /, '');
+      await writeAll(io.stderr, `payrun: ${line} (see 'payrun --help')\n`);
+      return ExitCode.Usage;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,126 @@
+import { LIMIT } from './money.js';
+import { RejectReason } from './rejectReason.js';
+import { TxBook, TxState } from './txBook.js';
+import { TxType } from './txType.js';
+
+export const CLIENT_COUNT = 65_536;
+
+/** Account flags, one byte per client id. */
+export const AccountFlag = { Exists: 1, Locked: 2 } as const;
+
+/**
+ * The accounts of a set of clients and their applied transactions: SPEC section 3 as a pure
+ * state machine over typed arrays (one slot per possible client id, 17 bytes each).
+ *
+ * Each operation is an early-return ladder of checks in SPEC section 4 order; past the line
+ * "the row applies" nothing can fail. Balances are integer ten-thousandths (see money.ts).
+ */
+export class Ledger {
+  readonly available = new Float64Array(CLIENT_COUNT);
+  readonly held = new Float64Array(CLIENT_COUNT);
+  readonly flags = new Uint8Array(CLIENT_COUNT);
+  readonly book: TxBook;
+
+  constructor(expectedTxs = 0) {
+    this.book = new TxBook(expectedTxs);
+  }
+
+  /**
+   * Applies one well-formed row. `duplicate` says another well-formed deposit or withdrawal
+   * already owns this tx id (decided by TxOwnership, globally, before rows reach a ledger).
+   * Returns RejectReason.None when applied, else the first reason that applies.
+   */
+  apply(type: number, client: number, tx: number, amount: number, duplicate: boolean): RejectReason {
+    this.flags[client] = this.flags[client]! | AccountFlag.Exists;
+    switch (type) {
+      case TxType.Deposit:
+        return duplicate ? RejectReason.DuplicateTx : this.deposit(client, tx, amount);
+      case TxType.Withdrawal:
+        return duplicate ? RejectReason.DuplicateTx : this.withdraw(client, tx, amount);
+      case TxType.Dispute:
+        return this.dispute(client, tx);
+      case TxType.Resolve:
+        return this.resolve(client, tx);
+      case TxType.Chargeback:
+        return this.chargeback(client, tx);
+      default:
+        throw new RangeError(`not a transaction type: ${type}`);
+    }
+  }
+
+  private deposit(client: number, tx: number, amount: number): RejectReason {
+    const available = this.available[client]!;
+    if (available + amount > LIMIT) return RejectReason.Overflow;
+    if (available + this.held[client]! + amount > LIMIT) return RejectReason.Overflow;
+    // The row applies.
+    this.available[client] = available + amount;
+    this.book.insert(tx, client, TxState.Settled, amount);
+    return RejectReason.None;
+  }
+
+  private withdraw(client: number, tx: number, amount: number): RejectReason {
+    if ((this.flags[client]! & AccountFlag.Locked) !== 0) return RejectReason.AccountLocked;
+    const available = this.available[client]!;
+    if (available < amount) return RejectReason.InsufficientFunds;
+    // The row applies.
+    this.available[client] = available - amount;
+    this.book.insert(tx, client, TxState.Withdrawal, amount);
+    return RejectReason.None;
+  }
+
+  private dispute(client: number, tx: number): RejectReason {
+    const slot = this.findDeposit(client, tx);
+    if (slot < 0) return -slot as RejectReason;
+    const state = this.book.state(slot);
+    if (state === TxState.ChargedBack) return RejectReason.ChargedBack;
+    if (state === TxState.Disputed) return RejectReason.AlreadyDisputed;
+    const amount = this.book.amount(slot);
+    const held = this.held[client]!;
+    const available = this.available[client]!;
+    if (held + amount > LIMIT || available - amount < -LIMIT) return RejectReason.Overflow;
+    // The row applies.
+    this.held[client] = held + amount;
+    this.available[client] = available - amount;
+    this.book.setState(slot, TxState.Disputed);
+    return RejectReason.None;
+  }
+
+  private resolve(client: number, tx: number): RejectReason {
+    const slot = this.findDisputed(client, tx);
+    if (slot < 0) return -slot as RejectReason;
+    // The row applies.
+    const amount = this.book.amount(slot);
+    this.held[client] = this.held[client]! - amount;
+    this.available[client] = this.available[client]! + amount;
+    this.book.setState(slot, TxState.Settled);
+    return RejectReason.None;
+  }
+
+  private chargeback(client: number, tx: number): RejectReason {
+    const slot = this.findDisputed(client, tx);
+    if (slot < 0) return -slot as RejectReason;
+    // The row applies: the funds leave held (and so total), and the account locks for good.
+    this.held[client] = this.held[client]! - this.book.amount(slot);
+    this.flags[client] = this.flags[client]! | AccountFlag.Locked;
+    this.book.setState(slot, TxState.ChargedBack);
+    return RejectReason.None;
+  }
+
+  /** The slot of this client's applied deposit tx, or minus the reason it is not one. */
+  private findDeposit(client: number, tx: number): number {
+    const slot = this.book.find(tx);
+    if (slot < 0 || this.book.client(slot) !== client) return -RejectReason.UnknownTx;
+    if (this.book.state(slot) === TxState.Withdrawal) return -RejectReason.NotDisputable;
+    return slot;
+  }
+
+  /** The slot of this client's disputed deposit tx, or minus the reason it is not one. */
+  private findDisputed(client: number, tx: number): number {
+    const slot = this.findDeposit(client, tx);
+    if (slot < 0) return slot;
+    const state = this.book.state(slot);
+    if (state === TxState.ChargedBack) return -RejectReason.ChargedBack;
+    if (state !== TxState.Disputed) return -RejectReason.NotDisputed;
+    return slot;
+  }
+}

@@ -1,0 +1,18 @@
+/** Transaction types. 0 is "not a known type"; the numbering is part of the worker protocol. */
+export const TxType = {
+  Unknown: 0,
+  Deposit: 1,
+  Withdrawal: 2,
+  Dispute: 3,
+  Resolve: 4,
+  Chargeback: 5,
+} as const;
+
+export type TxType = (typeof TxType)[keyof typeof TxType];
+
+export const TX_TYPE_NAMES: readonly string[] = ['', 'deposit', 'withdrawal', 'dispute', 'resolve', 'chargeback'];
+
+/** Deposits and withdrawals own a tx id and carry an amount; the other three refer to one. */
+export function ownsTxId(type: number): boolean {
+  return type === TxType.Deposit || type === TxType.Withdrawal;
+}

@@ -1,0 +1,181 @@
+import { LIMIT } from '../domain/money.js';
+import { RejectReason } from '../domain/rejectReason.js';
+import { TxType } from '../domain/txType.js';
+
+/**
+ * Parses one data row from bytes, with no allocation: splits it into fields under SPEC's
+ * quoting rules, then checks the fields in SPEC section 4 order. Quotes can never span lines
+ * (SPEC: a quoted field not closed on its own line is malformed), so a row is always one line.
+ */
+
+const TAB = 9;
+const SPACE = 32;
+const QUOTE = 34;
+const COMMA = 44;
+const DOT = 46;
+const ZERO = 48;
+const MAX_CLIENT = 65_535;
+const MAX_TX = 4_294_967_295;
+const MAX_WHOLE_UNITS = Math.floor(LIMIT / 10_000);
+const FRACTION_SCALE = [10_000, 1_000, 100, 10, 1];
+
+/** The parser's result for the last row: field bounds and the decoded values. */
+export class ParsedRow {
+  /** Start and end offsets of up to 5 fields (5 means "too many"). */
+  readonly fieldStart = new Int32Array(5);
+  readonly fieldEnd = new Int32Array(5);
+  reason: RejectReason = RejectReason.None;
+  type: TxType = TxType.Unknown;
+  client = 0;
+  tx = 0;
+  amount = 0;
+}
+
+/** Splits buf[start, end) into trimmed field bounds; returns the field count (max 5) or -1 for broken quoting. */
+export function splitFields(buf: Uint8Array, start: number, end: number, row: ParsedRow): number {
+  const fieldStart = row.fieldStart;
+  const fieldEnd = row.fieldEnd;
+  let n = 0;
+  let p = start;
+  for (;;) {
+    let c = 0;
+    while (p < end && ((c = buf[p]!) === SPACE || c === TAB)) p++;
+    let s = p;
+    let e: number;
+    if (p < end && c === QUOTE) {
+      s = ++p;
+      for (;;) {
+        if (p >= end) return -1;
+        if (buf[p] === QUOTE) {
+          if (p + 1 < end && buf[p + 1] === QUOTE) p += 2;
+          else break;
+        } else p++;
+      }
+      e = p++;
+      while (s < e && ((c = buf[s]!) === SPACE || c === TAB)) s++;
+      while (e > s && ((c = buf[e - 1]!) === SPACE || c === TAB)) e--;
+      while (p < end && ((c = buf[p]!) === SPACE || c === TAB)) p++;
+      if (p < end && c !== COMMA) return -1;
+    } else {
+      while (p < end && (c = buf[p]!) !== COMMA) {
+        if (c === QUOTE) return -1;
+        p++;
+      }
+      e = p;
+      while (e > s && ((c = buf[e - 1]!) === SPACE || c === TAB)) e--;
+    }
+    fieldStart[n] = s;
+    fieldEnd[n] = e;
+    n++;
+    if (p >= end) return n;
+    if (n === 5) return n;
+    p++; // the comma; a comma at the very end opens one more, empty, field
+  }
+}
+
+/** Parses buf[start, end) (a non-blank data line without terminator) into row. */
+export function parseRow(buf: Uint8Array, start: number, end: number, row: ParsedRow): void {
+  const fields = splitFields(buf, start, end, row);
+  row.type = TxType.Unknown;
+  if (fields < 3 || fields > 4) {
+    row.reason = RejectReason.MalformedRow;
+    return;
+  }
+  const fs = row.fieldStart;
+  const fe = row.fieldEnd;
+  const type = parseType(buf, fs[0]!, fe[0]!);
+  row.type = type;
+  if (type === TxType.Unknown) {
+    row.reason = RejectReason.UnknownType;
+    return;
+  }
+  const client = parseUint(buf, fs[1]!, fe[1]!, MAX_CLIENT);
+  if (client < 0) {
+    row.reason = RejectReason.BadClient;
+    return;
+  }
+  row.client = client;
+  const tx = parseUint(buf, fs[2]!, fe[2]!, MAX_TX);
+  if (tx < 0) {
+    row.reason = RejectReason.BadTx;
+    return;
+  }
+  row.tx = tx;
+  row.amount = 0;
+  if (type === TxType.Deposit || type === TxType.Withdrawal) {
+    const amount = fields === 4 ? parseAmount(buf, fs[3]!, fe[3]!) : -1;
+    if (amount < 0) {
+      row.reason = RejectReason.BadAmount;
+      return;
+    }
+    row.amount = amount;
+  }
+  row.reason = RejectReason.None;
+}
+
+/** Case-insensitive match of the five type names. `c | 0x20` lowercases letters and maps no other byte onto one. */
+export function parseType(buf: Uint8Array, s: number, e: number): TxType {
+  const len = e - s;
+  if (len === 7) {
+    const c0 = buf[s]! | 0x20;
+    if (c0 === 0x64 /* d */) {
+      if (matches(buf, s, 'deposit')) return TxType.Deposit;
+      if (matches(buf, s, 'dispute')) return TxType.Dispute;
+    } else if (c0 === 0x72 /* r */ && matches(buf, s, 'resolve')) return TxType.Resolve;
+  } else if (len === 10) {
+    const c0 = buf[s]! | 0x20;
+    if (c0 === 0x77 /* w */ && matches(buf, s, 'withdrawal')) return TxType.Withdrawal;
+    if (c0 === 0x63 /* c */ && matches(buf, s, 'chargeback')) return TxType.Chargeback;
+  }
+  return TxType.Unknown;
+}
+
+function matches(buf: Uint8Array, s: number, lower: string): boolean {
+  for (let i = 1; i < lower.length; i++) {
+    if ((buf[s + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** A plain decimal integer in 0..max (leading zeros allowed), or -1. */
+export function parseUint(buf: Uint8Array, s: number, e: number, max: number): number {
+  if (s >= e) return -1;
+  let value = 0;
+  for (let p = s; p < e; p++) {
+    const d = buf[p]! - ZERO;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+    if (value > max) return -1;
+  }
+  return value;
+}
+
+/** `digits[.digits]` or `.digits`, at most 4 decimals, in (0, LIMIT], as ten-thousandths; else -1. */
+export function parseAmount(buf: Uint8Array, s: number, e: number): number {
+  let p = s;
+  let whole = 0;
+  while (p < e) {
+    const d = buf[p]! - ZERO;
+    if (d < 0 || d > 9) break;
+    whole = whole * 10 + d;
+    if (whole > MAX_WHOLE_UNITS) return -1;
+    p++;
+  }
+  const wholeDigits = p - s;
+  let fraction = 0;
+  let fractionDigits = 0;
+  if (p < e) {
+    if (buf[p] !== DOT) return -1;
+    p++;
+    for (; p < e; p++) {
+      const d = buf[p]! - ZERO;
+      if (d < 0 || d > 9 || fractionDigits === 4) return -1;
+      fraction = fraction * 10 + d;
+      fractionDigits++;
+    }
+    if (fractionDigits === 0) return -1;
+  } else if (wholeDigits === 0) return -1;
+  // whole <= MAX_WHOLE_UNITS keeps this within 2^53 + 10^4: exact enough to compare with LIMIT (money.ts).
+  const units = whole * 10_000 + fraction * FRACTION_SCALE[fractionDigits]!;
+  return units > 0 && units <= LIMIT ? units : -1;
+}
