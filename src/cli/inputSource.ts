@@ -1,11 +1,13 @@
-import { createReadStream, fstatSync, openSync } from 'node:fs';
+import { fstatSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-
-const CHUNK_BYTES = 1 << 20;
+import { CHUNKS_HELD } from '../engine/run.js';
+import { fileChunks } from '../io/fileChunks.js';
+import { wholeLines } from '../io/wholeLines.js';
 
 export interface InputSource {
-  chunks: AsyncIterable<Buffer>;
-  /** Size in bytes when known (a regular file), for the progress bar. */
+  /** Chunks of whole lines, in order. */
+  lines: AsyncIterable<Buffer>;
+  /** Size in bytes when known (a regular file), for the progress bar and table sizing. */
   size?: number;
   /** The name used in error messages. */
   name: string;
@@ -13,12 +15,11 @@ export interface InputSource {
 
 /** Opens the input eagerly so that a missing or unreadable file fails before any work starts. */
 export function openInput(path: string, stdin: Readable): InputSource {
-  if (path === '-') return { chunks: stdin as AsyncIterable<Buffer>, name: 'stdin' };
+  if (path === '-') return { lines: wholeLines(stdin as AsyncIterable<Buffer>), name: 'stdin' };
   const fd = openSync(path, 'r');
   const stat = fstatSync(fd);
   if (stat.isDirectory()) {
-    throw Object.assign(new Error(`EISDIR: is a directory`), { code: 'EISDIR', syscall: 'read', path });
+    throw Object.assign(new Error('EISDIR: is a directory'), { code: 'EISDIR', syscall: 'read', path });
   }
-  const stream = createReadStream(path, { fd, highWaterMark: CHUNK_BYTES });
-  return { chunks: stream, size: stat.isFile() ? stat.size : undefined, name: path };
+  return { lines: fileChunks(fd, CHUNKS_HELD + 1), size: stat.isFile() ? stat.size : undefined, name: path };
 }

@@ -31,8 +31,8 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     const progress = startProgress(io.stderr, !options.quiet, input.size);
     let result;
     try {
-      result = await run(input.chunks, {
-        engine: createEngine(options.workers),
+      result = await run(input.lines, {
+        engine: createEngine(options.workers, input.size),
         strict: options.strict,
         onReject: rejectsCsv ? (line, reason, buf, start, end) => rejectsCsv.add(line, reason, buf, start, end) : undefined,
         onProgress: (stats) => progress.update(stats.bytes, stats.rows),

@@ -26,17 +26,21 @@ export class Ledger {
   }
 
   /**
-   * Applies one well-formed row. `duplicate` says another well-formed deposit or withdrawal
-   * already owns this tx id (decided by TxOwnership, globally, before rows reach a ledger).
+   * Applies one well-formed row. The ledger's TxBook records which ids its rows own; when
+   * clients are sharded over several ledgers, ownership is global and decided before the rows
+   * are split (TxOwnership), and `duplicate` carries that decision.
    * Returns RejectReason.None when applied, else the first reason that applies.
    */
   apply(type: number, client: number, tx: number, amount: number, duplicate: boolean): RejectReason {
     this.flags[client] = this.flags[client]! | AccountFlag.Exists;
     switch (type) {
       case TxType.Deposit:
-        return duplicate ? RejectReason.DuplicateTx : this.deposit(client, tx, amount);
-      case TxType.Withdrawal:
-        return duplicate ? RejectReason.DuplicateTx : this.withdraw(client, tx, amount);
+      case TxType.Withdrawal: {
+        // The first well-formed row with an id owns it, applied or not (SPEC section 3).
+        const slot = duplicate ? -1 : this.book.claim(tx, client);
+        if (slot < 0) return RejectReason.DuplicateTx;
+        return type === TxType.Deposit ? this.deposit(client, slot, amount) : this.withdraw(client, slot, amount);
+      }
       case TxType.Dispute:
         return this.dispute(client, tx);
       case TxType.Resolve:
@@ -48,23 +52,23 @@ export class Ledger {
     }
   }
 
-  private deposit(client: number, tx: number, amount: number): RejectReason {
+  private deposit(client: number, slot: number, amount: number): RejectReason {
     const available = this.available[client]!;
     if (available + amount > LIMIT) return RejectReason.Overflow;
     if (available + this.held[client]! + amount > LIMIT) return RejectReason.Overflow;
     // The row applies.
     this.available[client] = available + amount;
-    this.book.insert(tx, client, TxState.Settled, amount);
+    this.book.settle(slot, TxState.Settled, amount);
     return RejectReason.None;
   }
 
-  private withdraw(client: number, tx: number, amount: number): RejectReason {
+  private withdraw(client: number, slot: number, amount: number): RejectReason {
     if ((this.flags[client]! & AccountFlag.Locked) !== 0) return RejectReason.AccountLocked;
     const available = this.available[client]!;
     if (available < amount) return RejectReason.InsufficientFunds;
     // The row applies.
     this.available[client] = available - amount;
-    this.book.insert(tx, client, TxState.Withdrawal, amount);
+    this.book.settle(slot, TxState.Withdrawal, amount);
     return RejectReason.None;
   }
 
@@ -110,6 +114,7 @@ export class Ledger {
   private findDeposit(client: number, tx: number): number {
     const slot = this.book.find(tx);
     if (slot < 0 || this.book.client(slot) !== client) return -RejectReason.UnknownTx;
+    if (this.book.state(slot) === TxState.Owned) return -RejectReason.UnknownTx;
     if (this.book.state(slot) === TxState.Withdrawal) return -RejectReason.NotDisputable;
     return slot;
   }

@@ -1,39 +1,45 @@
 /**
- * The applied deposits and withdrawals of one ledger, by tx id: an open-addressing hash table
- * over parallel typed arrays (16 bytes a slot, no object per transaction), so memory grows only
- * with stored transactions and the garbage collector never sees them.
+ * Every tx id a ledger has seen, with what it needs to decide disputes: an open-addressing hash
+ * table over typed arrays (12 bytes a slot: key and meta interleaved, so a probe touches one
+ * cache line, plus the amount), no object per transaction, so memory grows only with stored
+ * transactions and the garbage collector never walks them.
  *
- * A slot's meta is `client << 8 | state`; state 0 marks an empty slot, since every u32 is a
- * valid tx id and the key alone cannot.
+ * meta is `client << 8 | state`; state 0 marks an empty slot (every u32 is a valid tx id, so no
+ * key can). The capacity is any whole number (hashes map onto it by multiplication, not a mask),
+ * so the table grows by half and stays between 53% and 80% full.
  */
 export const TxState = {
   Empty: 0,
-  Withdrawal: 1,
-  Settled: 2,
-  Disputed: 3,
-  ChargedBack: 4,
+  /** Owned by a well-formed deposit or withdrawal that was rejected: it is not applied. */
+  Owned: 1,
+  Withdrawal: 2,
+  Settled: 3,
+  Disputed: 4,
+  ChargedBack: 5,
 } as const;
 export type TxState = (typeof TxState)[keyof typeof TxState];
 
-const MIN_CAPACITY = 1 << 10;
-const MAX_LOAD = 0.75;
+const MIN_CAPACITY = 1 << 12;
+const MAX_LOAD = 0.8;
+
+/** A 32-bit mix (from murmur3's finaliser family) so that sequential ids spread evenly. */
+function mix(tx: number): number {
+  let h = Math.imul(tx ^ (tx >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
 
 export class TxBook {
-  private keys: Uint32Array;
-  private metas: Uint32Array;
+  /** [key, meta] pairs. */
+  private slots: Uint32Array;
   private amounts: Float64Array;
-  private mask: number;
-  private shift: number;
+  private capacity: number;
   private count = 0;
 
-  constructor(capacity = MIN_CAPACITY) {
-    let size = MIN_CAPACITY;
-    while (size < capacity) size *= 2;
-    this.keys = new Uint32Array(size);
-    this.metas = new Uint32Array(size);
-    this.amounts = new Float64Array(size);
-    this.mask = size - 1;
-    this.shift = 32 - Math.log2(size);
+  constructor(expected = 0) {
+    this.capacity = Math.max(MIN_CAPACITY, Math.ceil(expected / MAX_LOAD / 8) * 8);
+    this.slots = new Uint32Array(this.capacity * 2);
+    this.amounts = new Float64Array(this.capacity);
   }
 
   get size(): number {
@@ -41,42 +47,49 @@ export class TxBook {
   }
 
   get bytes(): number {
-    return this.keys.byteLength + this.metas.byteLength + this.amounts.byteLength;
+    return this.slots.byteLength + this.amounts.byteLength;
+  }
+
+  private home(tx: number): number {
+    // (h >>> 11) < 2^21 and capacity < 2^31: the product is exact in a double.
+    const bucket = Math.floor(((mix(tx >>> 3) >>> 11) * (this.capacity >>> 3)) / 2_097_152);
+    return (bucket << 3) | (tx & 7);
   }
 
   /** The slot holding tx, or -1. */
   find(tx: number): number {
-    const keys = this.keys;
-    const metas = this.metas;
-    const mask = this.mask;
-    let slot = Math.imul(tx, 0x9e3779b1) >>> this.shift;
-    while (metas[slot] !== 0) {
-      if (keys[slot] === tx) return slot;
-      slot = (slot + 1) & mask;
+    const slots = this.slots;
+    const capacity = this.capacity;
+    let slot = this.home(tx);
+    while (slots[2 * slot + 1] !== 0) {
+      if (slots[2 * slot] === tx) return slot;
+      if (++slot === capacity) slot = 0;
     }
     return -1;
   }
 
-  /** Stores a tx that is not in the book yet (the caller owns the uniqueness of tx ids). */
-  insert(tx: number, client: number, state: TxState, amount: number): void {
-    if (this.count + 1 > (this.mask + 1) * MAX_LOAD) this.grow();
-    const keys = this.keys;
-    const metas = this.metas;
-    const mask = this.mask;
-    let slot = Math.imul(tx, 0x9e3779b1) >>> this.shift;
-    while (metas[slot] !== 0) slot = (slot + 1) & mask;
-    keys[slot] = tx;
-    metas[slot] = (client << 8) | state;
-    this.amounts[slot] = amount;
+  /** Records tx as owned (state Owned) and returns its slot; -1 if tx is in the book already. */
+  claim(tx: number, client: number): number {
+    if (this.count + 1 > this.capacity * MAX_LOAD) this.grow();
+    const slots = this.slots;
+    const capacity = this.capacity;
+    let slot = this.home(tx);
+    while (slots[2 * slot + 1] !== 0) {
+      if (slots[2 * slot] === tx) return -1;
+      if (++slot === capacity) slot = 0;
+    }
+    slots[2 * slot] = tx;
+    slots[2 * slot + 1] = (client << 8) | TxState.Owned;
     this.count++;
+    return slot;
   }
 
   client(slot: number): number {
-    return this.metas[slot]! >>> 8;
+    return this.slots[2 * slot + 1]! >>> 8;
   }
 
   state(slot: number): TxState {
-    return (this.metas[slot]! & 0xff) as TxState;
+    return (this.slots[2 * slot + 1]! & 0xff) as TxState;
   }
 
   amount(slot: number): number {
@@ -84,21 +97,33 @@ export class TxBook {
   }
 
   setState(slot: number, state: TxState): void {
-    this.metas[slot] = (this.metas[slot]! & ~0xff) | state;
+    const i = 2 * slot + 1;
+    this.slots[i] = (this.slots[i]! & ~0xff) | state;
+  }
+
+  /** Marks an owned tx as applied, with the amount a dispute will move. */
+  settle(slot: number, state: TxState, amount: number): void {
+    this.setState(slot, state);
+    this.amounts[slot] = amount;
   }
 
   private grow(): void {
-    const { keys, metas, amounts } = this;
-    const size = (this.mask + 1) * 2;
-    this.keys = new Uint32Array(size);
-    this.metas = new Uint32Array(size);
-    this.amounts = new Float64Array(size);
-    this.mask = size - 1;
-    this.shift--;
-    this.count = 0;
-    for (let i = 0; i < metas.length; i++) {
-      const meta = metas[i]!;
-      if (meta !== 0) this.insert(keys[i]!, meta >>> 8, (meta & 0xff) as TxState, amounts[i]!);
+    const { slots, amounts } = this;
+    const oldCapacity = this.capacity;
+    this.capacity = Math.ceil((oldCapacity * 1.5) / 8) * 8;
+    this.slots = new Uint32Array(this.capacity * 2);
+    this.amounts = new Float64Array(this.capacity);
+    const capacity = this.capacity;
+    const next = this.slots;
+    for (let i = 0; i < oldCapacity; i++) {
+      const meta = slots[2 * i + 1]!;
+      if (meta === 0) continue;
+      const tx = slots[2 * i]!;
+      let slot = this.home(tx);
+      while (next[2 * slot + 1] !== 0) if (++slot === capacity) slot = 0;
+      next[2 * slot] = tx;
+      next[2 * slot + 1] = meta;
+      this.amounts[slot] = amounts[i]!;
     }
   }
 }

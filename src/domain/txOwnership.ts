@@ -16,9 +16,9 @@ export class TxOwnership {
   private shift: number;
   private count = 0;
 
-  constructor(capacity = MIN_CAPACITY) {
+  constructor(expected = 0) {
     let size = MIN_CAPACITY;
-    while (size < capacity) size *= 2;
+    while (size * MAX_LOAD < expected) size *= 2;
     this.keys = new Uint32Array(size);
     this.used = new Uint32Array(size >>> 5);
     this.mask = size - 1;

@@ -2,7 +2,15 @@ import type { Engine } from './engine.js';
 import { SerialEngine } from './serialEngine.js';
 import { ShardedEngine } from './shardedEngine.js';
 
-/** `--workers 0` runs in the calling thread; N > 0 shards clients over N worker threads. */
-export function createEngine(workers: number): Engine {
-  return workers === 0 ? new SerialEngine() : new ShardedEngine(workers);
+/** Bytes of input per stored transaction to plan for: rows are ~37 bytes, most of them own an id. */
+const BYTES_PER_TX_ESTIMATE = 40;
+
+/**
+ * `--workers 0` runs in the calling thread; N > 0 shards clients over N worker threads.
+ * inputBytes (when known) sizes the tx tables up front: growing a large hash table costs a
+ * full rehash, and most of a run's time is memory traffic.
+ */
+export function createEngine(workers: number, inputBytes = 0): Engine {
+  const expectedTxs = Math.floor(inputBytes / BYTES_PER_TX_ESTIMATE);
+  return workers === 0 ? new SerialEngine(expectedTxs) : new ShardedEngine(workers, expectedTxs);
 }

@@ -2,7 +2,6 @@ import { RejectReason } from '../domain/rejectReason.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { RowReader } from '../io/rowReader.js';
-import { wholeLines } from '../io/wholeLines.js';
 import type { Engine } from './engine.js';
 import { RunStats } from './runStats.js';
 
@@ -35,11 +34,14 @@ export class StrictReject extends Error {
 /** How many batches may be with the workers at once: enough to keep every thread busy. */
 const IN_FLIGHT = 4;
 
+/** The most chunks run() holds at once; a chunk source may reuse a buffer after this many more. */
+export const CHUNKS_HELD = IN_FLIGHT;
+
 /**
- * The whole engine as a straight line: bytes → whole-line chunks → parsed rows → engine
- * decisions → rejects (in file order) and final accounts.
+ * The whole engine as a straight line: whole-line chunks (see wholeLines, fileChunks) → parsed
+ * rows → engine decisions → rejects (in file order) and final accounts.
  */
-export async function run(source: AsyncIterable<Buffer>, options: RunOptions): Promise<RunResult> {
+export async function run(lines: AsyncIterable<Buffer>, options: RunOptions): Promise<RunResult> {
   const { engine, onReject, strict = false, onProgress } = options;
   const reader = new RowReader();
   const stats = new RunStats();
@@ -70,7 +72,7 @@ export async function run(source: AsyncIterable<Buffer>, options: RunOptions): P
   };
 
   try {
-    for await (const chunk of wholeLines(source)) {
+    for await (const chunk of lines) {
       const batch = spare.pop() ?? new RowBatch();
       reader.read(chunk, batch);
       inFlight.push({ batch, done: engine.submit(batch) });

@@ -1,25 +1,23 @@
 import { Ledger } from '../domain/ledger.js';
 import { RejectReason } from '../domain/rejectReason.js';
-import { TxOwnership } from '../domain/txOwnership.js';
-import { ownsTxId } from '../domain/txType.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import type { RowBatch } from '../io/rowBatch.js';
 import type { Engine } from './engine.js';
 
-/** `--workers 0`: tx-id ownership and one ledger for every client, in the calling thread. */
+/** `--workers 0`: one ledger for every client (its TxBook also decides tx-id ownership), in the calling thread. */
 export class SerialEngine implements Engine {
-  private readonly ownership = new TxOwnership();
-  private readonly ledger = new Ledger();
+  private readonly ledger: Ledger;
+
+  constructor(expectedTxs = 0) {
+    this.ledger = new Ledger(expectedTxs);
+  }
 
   submit(batch: RowBatch): void {
-    const { ownership, ledger } = this;
+    const ledger = this.ledger;
     const { reason, type, client, tx, amount } = batch;
     for (let i = 0; i < batch.count; i++) {
       if (reason[i] !== RejectReason.None) continue;
-      const t = type[i]!;
-      const id = tx[i]!;
-      const duplicate = ownsTxId(t) && !ownership.claim(id);
-      reason[i] = ledger.apply(t, client[i]!, id, amount[i]!, duplicate);
+      reason[i] = ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, false);
     }
   }
 

@@ -15,12 +15,13 @@ import type { Engine } from './engine.js';
  * rows all go to one shard in file order, so every shard's decisions equal the serial engine's.
  */
 export class ShardedEngine implements Engine {
-  private readonly ownership = new TxOwnership();
+  private readonly ownership: TxOwnership;
   private readonly shards: Shard[];
   private seq = 0;
 
-  constructor(workers: number) {
-    this.shards = Array.from({ length: workers }, () => new Shard());
+  constructor(workers: number, expectedTxs = 0) {
+    this.ownership = new TxOwnership(expectedTxs);
+    this.shards = Array.from({ length: workers }, () => new Shard(Math.ceil(expectedTxs / workers)));
   }
 
   submit(batch: RowBatch): Promise<void> {

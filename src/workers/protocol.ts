@@ -24,6 +24,12 @@ export function shardRowsView(buffer: ArrayBuffer, n: number): ShardRows {
   };
 }
 
+/** Passed as workerData when a shard worker starts. */
+export interface ShardSetup {
+  /** How many transactions to size the shard's tables for. */
+  expectedTxs: number;
+}
+
 /** Main → worker. */
 export type ToShard =
   | { kind: 'apply'; seq: number; count: number; rows: ArrayBuffer }

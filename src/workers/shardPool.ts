@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FromShard, ToShard } from './protocol.js';
+import type { FromShard, ShardSetup, ToShard } from './protocol.js';
 
 type Waiter = { resolve: (reply: FromShard) => void; reject: (error: Error) => void };
 
@@ -14,8 +14,8 @@ export class Shard {
   private readonly waiting: Waiter[] = [];
   private failure: Error | undefined;
 
-  constructor() {
-    this.worker = startWorker();
+  constructor(expectedTxs: number) {
+    this.worker = startWorker({ expectedTxs } satisfies ShardSetup);
     this.worker.on('message', (reply: FromShard) => {
       const waiter = this.waiting.shift();
       if (reply.kind === 'failed') this.fail(new Error(`shard worker failed: ${reply.message}`), waiter);
@@ -49,8 +49,10 @@ export class Shard {
  * The compiled worker sits beside this file in dist/. Under the test runner this module is the
  * TypeScript source, and the worker is loaded through tsx (Node 20 cannot run .ts itself).
  */
-function startWorker(): Worker {
+function startWorker(workerData: ShardSetup): Worker {
   const compiled = new URL('./shardWorker.js', import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled);
-  return new Worker(new URL('./shardWorker.ts', import.meta.url), { execArgv: ['--import', 'tsx'] });
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
+  const source = new URL('./shardWorker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -1,11 +1,11 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { Ledger } from '../domain/ledger.js';
-import { DUPLICATE_FLAG, type FromShard, shardRowsView, type ToShard } from './protocol.js';
+import { DUPLICATE_FLAG, type FromShard, type ShardSetup, shardRowsView, type ToShard } from './protocol.js';
 
 /** One job: apply, in order, the rows of the clients of one shard to its own Ledger. */
 const port = parentPort;
 if (port === null) throw new Error('shardWorker must run in a worker thread');
-const ledger = new Ledger();
+const ledger = new Ledger((workerData as ShardSetup).expectedTxs);
 
 port.on('message', (message: ToShard) => {
   try {

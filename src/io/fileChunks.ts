@@ -1,0 +1,48 @@
+import { read } from 'node:fs';
+import { InputError } from './inputError.js';
+import { MAX_LINE_BYTES } from './wholeLines.js';
+
+const CHUNK_BYTES = 1 << 20;
+
+function readInto(fd: number, buf: Buffer, offset: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buf, offset, buf.length - offset, null, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
+  });
+}
+
+/**
+ * Reads a file as chunks that end on a line boundary (the last may lack its terminator),
+ * straight into a ring of `ring` reused buffers: no garbage per chunk, so memory stays flat
+ * whatever the file size. A yielded chunk stays valid until `ring - 1` more have been yielded;
+ * the caller must hold no more than that many at once.
+ */
+export async function* fileChunks(fd: number, ring: number): AsyncGenerator<Buffer> {
+  const buffers: Buffer[] = Array.from({ length: ring }, () => Buffer.allocUnsafe(CHUNK_BYTES));
+  let turn = 0;
+  let carry: Buffer = Buffer.alloc(0);
+  for (;;) {
+    let buf = buffers[turn]!;
+    if (carry.length >= buf.length / 2) {
+      // A very long line: give this slot a bigger buffer (bounded by MAX_LINE_BYTES).
+      if (carry.length > MAX_LINE_BYTES) throw new InputError(`a line is longer than ${MAX_LINE_BYTES} bytes`);
+      buf = buffers[turn] = Buffer.allocUnsafe(carry.length * 2 + CHUNK_BYTES);
+    }
+    carry.copy(buf, 0);
+    let filled = carry.length;
+    const bytesRead = await readInto(fd, buf, filled);
+    filled += bytesRead;
+    if (bytesRead === 0) {
+      if (filled > 0) yield buf.subarray(0, filled);
+      return;
+    }
+    const lastLf = buf.lastIndexOf(10, filled - 1);
+    if (lastLf < 0) {
+      carry = Buffer.from(buf.subarray(0, filled));
+      continue;
+    }
+    // The carry must survive this buffer being reused, and the next buffer is another one.
+    carry = buf.subarray(lastLf + 1, filled);
+    turn = (turn + 1) % ring;
+    yield buf.subarray(0, lastLf + 1);
+  }
+}
