@@ -75,6 +75,47 @@ export function splitFields(buf: Uint8Array, start: number, end: number, row: Pa
 
 /** Parses buf[start, end) (a non-blank data line without terminator) into row. */
 export function parseRow(buf: Uint8Array, start: number, end: number, row: ParsedRow): void {
+  if (!parsePlainRow(buf, start, end, row)) parseAnyRow(buf, start, end, row);
+}
+
+/**
+ * The fast path: a well-formed row with no quotes and no spaces (`deposit,1,7,2.5`) in one
+ * pass, no field table. Anything else returns false and goes the general way, which also finds
+ * the reject reason; so this path only ever accepts, and accepts exactly what that one would.
+ */
+function parsePlainRow(buf: Uint8Array, start: number, end: number, row: ParsedRow): boolean {
+  let p = start;
+  while (p < end && buf[p] !== COMMA) p++;
+  const type = parseType(buf, start, p);
+  if (type === TxType.Unknown || p === end) return false;
+  let s = ++p;
+  let client = 0;
+  for (let d; p < end && (d = buf[p]! - ZERO) >= 0 && d <= 9; p++) client = client * 10 + d;
+  if (p === s || p === end || buf[p] !== COMMA || client > MAX_CLIENT) return false;
+  s = ++p;
+  let tx = 0;
+  for (let d; p < end && (d = buf[p]! - ZERO) >= 0 && d <= 9; p++) tx = tx * 10 + d;
+  if (p === s || tx > MAX_TX) return false;
+  let amount = 0;
+  if (type === TxType.Deposit || type === TxType.Withdrawal) {
+    if (p === end || buf[p] !== COMMA) return false;
+    amount = parseAmount(buf, p + 1, end);
+    if (amount < 0) return false;
+  } else if (p < end) {
+    // The amount of a dispute, resolve or chargeback is ignored, but it must be one plain field.
+    if (buf[p] !== COMMA) return false;
+    for (p++; p < end; p++) if (buf[p] === COMMA || buf[p] === QUOTE) return false;
+  }
+  row.reason = RejectReason.None;
+  row.type = type;
+  row.client = client;
+  row.tx = tx;
+  row.amount = amount;
+  return true;
+}
+
+/** The general path: any row, split under the quoting rules, checked in SPEC section 4 order. */
+function parseAnyRow(buf: Uint8Array, start: number, end: number, row: ParsedRow): void {
   const fields = splitFields(buf, start, end, row);
   row.type = TxType.Unknown;
   if (fields < 3 || fields > 4) {
