@@ -47,6 +47,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       });
 
   configure(program)
+    .enablePositionalOptions() // `generate -q` belongs to generate, not to the batch command
     .description('Apply a CSV of deposits, withdrawals, disputes, resolves and chargebacks; print every account.')
     .version(packageVersion(), '-V, --version')
     .argument('<file>', "transactions CSV ('-' reads standard input)")
