@@ -1,6 +1,5 @@
 import { fstatSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { CHUNKS_HELD } from '../engine/run.js';
 import { fileChunks } from '../io/fileChunks.js';
 import { wholeLines } from '../io/wholeLines.js';
 
@@ -21,5 +20,5 @@ export function openInput(path: string, stdin: Readable): InputSource {
   if (stat.isDirectory()) {
     throw Object.assign(new Error('EISDIR: is a directory'), { code: 'EISDIR', syscall: 'read', path });
   }
-  return { lines: fileChunks(fd, CHUNKS_HELD + 1), size: stat.isFile() ? stat.size : undefined, name: path };
+  return { lines: fileChunks(fd), size: stat.isFile() ? stat.size : undefined, name: path };
 }

@@ -1,16 +1,16 @@
 import type { Engine } from './engine.js';
+import { ParallelEngine } from './parallelEngine.js';
 import { SerialEngine } from './serialEngine.js';
-import { ShardedEngine } from './shardedEngine.js';
 
-/** Bytes of input per stored transaction to plan for: rows are ~37 bytes, most of them own an id. */
-const BYTES_PER_TX_ESTIMATE = 40;
+/** Bytes of input per stored transaction to plan for: rows are ~35 bytes, most of them own an id. */
+const BYTES_PER_TX_ESTIMATE = 36;
 
 /**
- * `--workers 0` runs in the calling thread; N > 0 shards clients over N worker threads.
- * inputBytes (when known) sizes the tx tables up front: growing a large hash table costs a
- * full rehash, and most of a run's time is memory traffic.
+ * `--workers 0` runs in the calling thread; N > 0 parses on N worker threads and shards the
+ * clients' ledgers over them. inputBytes (when known) sizes the tx tables up front: growing a
+ * large hash table costs a full rehash, and most of a run's time is memory traffic.
  */
 export function createEngine(workers: number, inputBytes = 0): Engine {
   const expectedTxs = Math.floor(inputBytes / BYTES_PER_TX_ESTIMATE);
-  return workers === 0 ? new SerialEngine(expectedTxs) : new ShardedEngine(workers, expectedTxs);
+  return workers === 0 ? new SerialEngine(expectedTxs) : new ParallelEngine(workers, expectedTxs);
 }

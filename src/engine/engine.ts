@@ -2,12 +2,16 @@ import type { AccountBalances } from '../io/accountsCsv.js';
 import type { RowBatch } from '../io/rowBatch.js';
 
 /**
- * Decides the business outcome of a batch of parsed rows: on return (or when the promise
- * settles) batch.reason holds, for every row, 0 if it was applied or its RejectReason.
- * Batches are submitted in file order; a ledger sees its rows in that order.
+ * Parses and decides the rows of chunks of whole lines. Chunks are submitted in file order; the
+ * result is a batch whose reason column holds, for every row, 0 if it was applied or its
+ * RejectReason. A submitted chunk may be reused by the caller as soon as submit returns.
  */
 export interface Engine {
-  submit(batch: RowBatch): void | Promise<void>;
+  /** How many submitted batches may be outstanding (not yet released) at once. */
+  readonly depth: number;
+  submit(chunk: Buffer, from: number): RowBatch | Promise<RowBatch>;
+  /** The caller is done with a batch from submit (its rows were reported). */
+  release(batch: RowBatch): void;
   /** The final accounts, once every submitted batch has settled. */
   finish(): Promise<AccountBalances>;
   /** Releases threads without waiting for results (after a fatal error). */

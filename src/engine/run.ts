@@ -1,7 +1,7 @@
 import { RejectReason } from '../domain/rejectReason.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
-import { RowBatch } from '../io/rowBatch.js';
-import { RowReader } from '../io/rowReader.js';
+import { HeaderReader } from '../io/lineParser.js';
+import type { RowBatch } from '../io/rowBatch.js';
 import type { Engine } from './engine.js';
 import { RunStats } from './runStats.js';
 
@@ -27,60 +27,63 @@ export class StrictReject extends Error {
     readonly line: number,
     readonly reason: RejectReason,
   ) {
-    super(`row rejected under --strict`);
+    super('row rejected under --strict');
   }
 }
 
-/** How many batches may be with the workers at once: enough to keep every thread busy. */
-const IN_FLIGHT = 4;
-
-/** The most chunks run() holds at once; a chunk source may reuse a buffer after this many more. */
-export const CHUNKS_HELD = IN_FLIGHT;
+interface Pending {
+  batch: RowBatch | Promise<RowBatch>;
+  /** Lines of this chunk before its first data row (BOM, blank lines, the header). */
+  skippedLines: number;
+  bytes: number;
+}
 
 /**
- * The whole engine as a straight line: whole-line chunks (see wholeLines, fileChunks) → parsed
- * rows → engine decisions → rejects (in file order) and final accounts.
+ * The whole engine as a straight line: chunks of whole lines (see wholeLines, fileChunks) →
+ * header → engine (parse, decide) → rejects in file order, progress → final accounts.
+ * A chunk may be reused by the source once the next one is asked for.
  */
 export async function run(lines: AsyncIterable<Buffer>, options: RunOptions): Promise<RunResult> {
   const { engine, onReject, strict = false, onProgress } = options;
-  const reader = new RowReader();
+  const header = new HeaderReader();
   const stats = new RunStats();
-  const inFlight: { batch: RowBatch; done: void | Promise<void> }[] = [];
-  const spare: RowBatch[] = [];
+  const pending: Pending[] = [];
+  let lineBase = 0;
 
-  const settle = async (): Promise<void> => {
-    const head = inFlight.shift()!;
-    await head.done;
-    report(head.batch);
-    spare.push(head.batch);
-  };
-
-  const report = (batch: RowBatch): void => {
+  const report = async (): Promise<void> => {
+    const head = pending.shift()!;
+    const batch = await head.batch;
+    const base = lineBase + head.skippedLines;
     const { reason, line, start, end, buf } = batch;
-    stats.rows += batch.count;
     for (let i = 0; i < batch.count; i++) {
       const r = reason[i]!;
       if (r === RejectReason.None) continue;
       stats.byReason[r]!++;
       stats.rejected++;
-      onReject?.(line[i]!, r as RejectReason, buf, start[i]!, end[i]!);
-      if (strict) throw new StrictReject(line[i]!, r as RejectReason);
+      onReject?.(base + line[i]!, r as RejectReason, buf, start[i]!, end[i]!);
+      if (strict) throw new StrictReject(base + line[i]!, r as RejectReason);
     }
+    stats.rows += batch.count;
     stats.applied = stats.rows - stats.rejected;
-    stats.bytes += buf.length;
+    stats.bytes += head.bytes;
+    lineBase = base + batch.lines;
+    engine.release(batch);
     onProgress?.(stats);
   };
 
   try {
     for await (const chunk of lines) {
-      const batch = spare.pop() ?? new RowBatch();
-      reader.read(chunk, batch);
-      inFlight.push({ batch, done: engine.submit(batch) });
-      while (inFlight.length >= IN_FLIGHT || (inFlight.length > 0 && inFlight[0]!.done === undefined)) {
-        await settle();
+      let from = 0;
+      let skippedLines = 0;
+      if (!header.done) {
+        const before = header.lines;
+        from = header.scan(chunk);
+        skippedLines = header.lines - before;
       }
+      pending.push({ batch: engine.submit(chunk, from), skippedLines, bytes: chunk.length });
+      while (pending.length >= engine.depth) await report();
     }
-    while (inFlight.length > 0) await settle();
+    while (pending.length > 0) await report();
   } catch (error) {
     await engine.abort();
     throw error;

@@ -1,25 +1,31 @@
 import { Ledger } from '../domain/ledger.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
-import type { RowBatch } from '../io/rowBatch.js';
+import { parseLines } from '../io/lineParser.js';
+import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
+import { ParsedRow } from '../io/rowParser.js';
 import type { Engine } from './engine.js';
 
-/** `--workers 0`: one ledger for every client (its TxBook also decides tx-id ownership), in the calling thread. */
+/** `--workers 0`: parsing and one ledger for every client (its TxBook also decides tx-id ownership), in the calling thread. */
 export class SerialEngine implements Engine {
+  readonly depth = 1;
   private readonly ledger: Ledger;
+  private readonly row = new ParsedRow();
+  private batch = new RowBatch(0);
 
   constructor(expectedTxs = 0) {
     this.ledger = new Ledger(expectedTxs);
   }
 
-  submit(batch: RowBatch): void {
-    const ledger = this.ledger;
-    const { reason, type, client, tx, amount } = batch;
-    for (let i = 0; i < batch.count; i++) {
-      if (reason[i] !== RejectReason.None) continue;
-      reason[i] = ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, false);
-    }
+  submit(chunk: Buffer, from: number): RowBatch {
+    if (this.batch.capacity < rowCapacityFor(chunk.length - from)) this.batch = new RowBatch(rowCapacityFor(chunk.length - from));
+    const batch = this.batch;
+    parseLines(chunk, from, chunk.length, batch, this.row);
+    decide(this.ledger, batch);
+    return batch;
   }
+
+  release(): void {}
 
   finish(): Promise<AccountBalances> {
     return Promise.resolve(this.ledger);
@@ -27,5 +33,14 @@ export class SerialEngine implements Engine {
 
   abort(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/** Applies the well-formed rows of a batch, in order, to one ledger that also owns their tx ids. */
+export function decide(ledger: Ledger, batch: RowBatch): void {
+  const { reason, type, client, tx, amount } = batch;
+  for (let i = 0; i < batch.count; i++) {
+    if (reason[i] !== RejectReason.None) continue;
+    reason[i] = ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, false);
   }
 }

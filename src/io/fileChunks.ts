@@ -12,11 +12,12 @@ function readInto(fd: number, buf: Buffer, offset: number): Promise<number> {
 
 /**
  * Reads a file as chunks that end on a line boundary (the last may lack its terminator),
- * straight into a ring of `ring` reused buffers: no garbage per chunk, so memory stays flat
- * whatever the file size. A yielded chunk stays valid until `ring - 1` more have been yielded;
- * the caller must hold no more than that many at once.
+ * straight into two reused buffers: no garbage per chunk, so memory stays flat whatever the
+ * file size. A yielded chunk stays valid until the next one is asked for (run() hands it to the
+ * engine, which parses it or copies it, before that).
  */
-export async function* fileChunks(fd: number, ring: number): AsyncGenerator<Buffer> {
+export async function* fileChunks(fd: number): AsyncGenerator<Buffer> {
+  const ring = 2;
   const buffers: Buffer[] = Array.from({ length: ring }, () => Buffer.allocUnsafe(CHUNK_BYTES));
   let turn = 0;
   let carry: Buffer = Buffer.alloc(0);

@@ -1,57 +1,57 @@
 /**
- * The rows of one chunk of input in columns: what the parser decided about each row plus where
- * its text is, so rejected rows can be written verbatim without keeping strings for the others.
+ * The rows of one chunk of input in fixed-width columns: what the parser decided about each row
+ * and where its text is, so rejected rows can be written verbatim without a string per row.
+ * All columns live in one (optionally shared) buffer, so a batch can be parsed in one thread
+ * and decided in others without copying.
  */
-export class RowBatch {
-  count = 0;
-  /** The chunk the rows were parsed from; start/end index into it. */
-  buf: Buffer = Buffer.alloc(0);
-  type: Uint8Array;
-  /** RejectReason of the row shape (0 = well-formed), later the business reason. */
-  reason: Uint8Array;
-  client: Uint16Array;
-  tx: Uint32Array;
-  amount: Float64Array;
-  line: Float64Array;
-  start: Uint32Array;
-  end: Uint32Array;
+export const BYTES_PER_ROW = 8 + 4 + 4 + 4 + 4 + 2 + 1 + 1;
 
-  constructor(capacity = 4096) {
-    this.type = new Uint8Array(capacity);
-    this.reason = new Uint8Array(capacity);
-    this.client = new Uint16Array(capacity);
-    this.tx = new Uint32Array(capacity);
-    this.amount = new Float64Array(capacity);
-    this.line = new Float64Array(capacity);
-    this.start = new Uint32Array(capacity);
-    this.end = new Uint32Array(capacity);
-  }
-
-  get capacity(): number {
-    return this.type.length;
-  }
-
-  reset(buf: Buffer): void {
-    this.buf = buf;
-    this.count = 0;
-  }
-
-  /** Makes room for one more row, doubling the columns when full. */
-  ensureRoom(): void {
-    if (this.count < this.type.length) return;
-    const size = this.type.length * 2;
-    this.type = grown(this.type, new Uint8Array(size));
-    this.reason = grown(this.reason, new Uint8Array(size));
-    this.client = grown(this.client, new Uint16Array(size));
-    this.tx = grown(this.tx, new Uint32Array(size));
-    this.amount = grown(this.amount, new Float64Array(size));
-    this.line = grown(this.line, new Float64Array(size));
-    this.start = grown(this.start, new Uint32Array(size));
-    this.end = grown(this.end, new Uint32Array(size));
-  }
+/** The most rows a chunk of this many bytes can hold: every non-blank line is at least 2 bytes with its LF. */
+export function rowCapacityFor(chunkBytes: number): number {
+  return Math.ceil(chunkBytes / 2) + 1;
 }
 
-function grown<T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(from: T, to: T): T {
-  to.set(from as never);
-  return to;
+export class RowBatch {
+  readonly capacity: number;
+  readonly columns: ArrayBuffer | SharedArrayBuffer;
+  /** Rows parsed. */
+  count = 0;
+  /** Physical lines the chunk held from where parsing started (blank ones included). */
+  lines = 0;
+  /** The chunk the rows were parsed from; start/end index into it. */
+  buf: Uint8Array = new Uint8Array(0);
+  readonly amount: Float64Array;
+  readonly tx: Uint32Array;
+  /** 1-based line number within the parsed part of the chunk. */
+  readonly line: Uint32Array;
+  readonly start: Uint32Array;
+  readonly end: Uint32Array;
+  readonly client: Uint16Array;
+  readonly type: Uint8Array;
+  /** RejectReason of the row shape (0 = well-formed), then the business outcome (0 = applied). */
+  readonly reason: Uint8Array;
+
+  constructor(capacity: number, columns?: ArrayBuffer | SharedArrayBuffer) {
+    this.capacity = capacity;
+    this.columns = columns ?? new ArrayBuffer(capacity * BYTES_PER_ROW);
+    let offset = 0;
+    const take = <T>(make: (buffer: ArrayBuffer | SharedArrayBuffer, at: number, n: number) => T, width: number): T => {
+      const view = make(this.columns, offset, capacity);
+      offset += width * capacity;
+      return view;
+    };
+    this.amount = take((b, at, n) => new Float64Array(b, at, n), 8);
+    this.tx = take((b, at, n) => new Uint32Array(b, at, n), 4);
+    this.line = take((b, at, n) => new Uint32Array(b, at, n), 4);
+    this.start = take((b, at, n) => new Uint32Array(b, at, n), 4);
+    this.end = take((b, at, n) => new Uint32Array(b, at, n), 4);
+    this.client = take((b, at, n) => new Uint16Array(b, at, n), 2);
+    this.type = take((b, at, n) => new Uint8Array(b, at, n), 1);
+    this.reason = take((b, at, n) => new Uint8Array(b, at, n), 1);
+  }
+
+  /** A batch whose columns live in shared memory, for the worker threads. */
+  static shared(capacity: number): RowBatch {
+    return new RowBatch(capacity, new SharedArrayBuffer(capacity * BYTES_PER_ROW));
+  }
 }

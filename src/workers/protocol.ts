@@ -1,42 +1,39 @@
 /**
- * The typed messages between the main thread and a shard worker. Rows cross threads as
- * fixed-width binary columns in one transferred ArrayBuffer, never as text or objects.
- *
- * Shard rows layout for n rows (8-byte aligned first):
- *   amount f64[n] | tx u32[n] | client u16[n] | kind u8[n] (TxType, DUPLICATE_FLAG if the id is taken)
+ * The typed messages between the main thread and an engine worker. Input bytes and parsed rows
+ * live in SharedArrayBuffers (a chunk, and a RowBatch's columns) that both sides see; messages
+ * carry only which buffers and how many rows. Rows never cross threads as text or objects.
  */
+
+/** Set on a row's type by the main thread when another row already owns its tx id. */
 export const DUPLICATE_FLAG = 0x80;
-export const BYTES_PER_ROW = 8 + 4 + 2 + 1;
 
-export interface ShardRows {
-  amount: Float64Array;
-  tx: Uint32Array;
-  client: Uint16Array;
-  kind: Uint8Array;
-}
-
-export function shardRowsView(buffer: ArrayBuffer, n: number): ShardRows {
-  return {
-    amount: new Float64Array(buffer, 0, n),
-    tx: new Uint32Array(buffer, 8 * n, n),
-    client: new Uint16Array(buffer, 12 * n, n),
-    kind: new Uint8Array(buffer, 14 * n, n),
-  };
-}
-
-/** Passed as workerData when a shard worker starts. */
-export interface ShardSetup {
+/** Passed as workerData when a worker starts. */
+export interface WorkerSetup {
+  /** This worker applies the rows of the clients with client % shards === shard. */
+  shard: number;
+  shards: number;
   /** How many transactions to size the shard's tables for. */
   expectedTxs: number;
 }
 
+/** Where one chunk and its rows live. */
+export interface SlotBuffers {
+  chunk: SharedArrayBuffer;
+  columns: SharedArrayBuffer;
+  capacity: number;
+}
+
 /** Main → worker. */
-export type ToShard =
-  | { kind: 'apply'; seq: number; count: number; rows: ArrayBuffer }
+export type ToWorker =
+  /** Parse chunk[from, length) into the columns. */
+  | { kind: 'parse'; slot: SlotBuffers; from: number; length: number }
+  /** Apply this shard's well-formed rows of the (parsed, ownership-flagged) columns, in order. */
+  | { kind: 'apply'; slot: SlotBuffers; count: number }
   | { kind: 'finish' };
 
-/** Worker → main. `reasons` holds one RejectReason (0 = applied) per row sent, in order. */
-export type FromShard =
-  | { kind: 'applied'; seq: number; reasons: Uint8Array }
+/** Worker → main: one reply per message, in order. */
+export type FromWorker =
+  | { kind: 'parsed'; count: number; lines: number }
+  | { kind: 'applied' }
   | { kind: 'accounts'; available: Float64Array; held: Float64Array; flags: Uint8Array }
   | { kind: 'failed'; message: string };

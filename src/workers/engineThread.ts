@@ -1,40 +1,40 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FromShard, ShardSetup, ToShard } from './protocol.js';
+import type { FromWorker, ToWorker, WorkerSetup } from './protocol.js';
 
-type Waiter = { resolve: (reply: FromShard) => void; reject: (error: Error) => void };
+type Waiter = { resolve: (reply: FromWorker) => void; reject: (error: Error) => void };
 
 /**
  * One worker thread and the replies it owes, in order. Each message gets exactly one reply and
  * a worker handles its messages in order, so a FIFO of waiters matches replies to requests.
  */
-export class Shard {
+export class EngineThread {
   private readonly worker: Worker;
   private readonly waiting: Waiter[] = [];
   private failure: Error | undefined;
 
-  constructor(expectedTxs: number) {
-    this.worker = startWorker({ expectedTxs } satisfies ShardSetup);
-    this.worker.on('message', (reply: FromShard) => {
+  constructor(setup: WorkerSetup) {
+    this.worker = startWorker(setup);
+    this.worker.on('message', (reply: FromWorker) => {
       const waiter = this.waiting.shift();
-      if (reply.kind === 'failed') this.fail(new Error(`shard worker failed: ${reply.message}`), waiter);
+      if (reply.kind === 'failed') this.fail(new Error(`engine worker failed: ${reply.message}`), waiter);
       else waiter?.resolve(reply);
     });
-    this.worker.on('error', (error) => this.fail(new Error(`shard worker failed: ${error.message}`)));
-    this.worker.on('exit', (code) => this.fail(new Error(`shard worker exited with code ${code}`)));
+    this.worker.on('error', (error) => this.fail(new Error(`engine worker failed: ${error.message}`)));
+    this.worker.on('exit', (code) => this.fail(new Error(`engine worker exited with code ${code}`)));
   }
 
-  request(message: ToShard, transfer: ArrayBuffer[] = []): Promise<FromShard> {
+  request(message: ToWorker): Promise<FromWorker> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.worker.postMessage(message, transfer);
+      this.worker.postMessage(message);
     });
   }
 
   async terminate(): Promise<void> {
-    this.failure ??= new Error('shard worker stopped');
+    this.failure ??= new Error('engine worker stopped');
     await this.worker.terminate();
   }
 
@@ -49,10 +49,10 @@ export class Shard {
  * The compiled worker sits beside this file in dist/. Under the test runner this module is the
  * TypeScript source, and the worker is loaded through tsx (Node 20 cannot run .ts itself).
  */
-function startWorker(workerData: ShardSetup): Worker {
-  const compiled = new URL('./shardWorker.js', import.meta.url);
+function startWorker(workerData: WorkerSetup): Worker {
+  const compiled = new URL('./engineWorker.js', import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
-  const source = new URL('./shardWorker.ts', import.meta.url).href;
+  const source = new URL('./engineWorker.ts', import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
   return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -1,0 +1,61 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { Ledger } from '../domain/ledger.js';
+import { RejectReason } from '../domain/rejectReason.js';
+import { parseLines } from '../io/lineParser.js';
+import { RowBatch } from '../io/rowBatch.js';
+import { ParsedRow } from '../io/rowParser.js';
+import { DUPLICATE_FLAG, type FromWorker, type SlotBuffers, type ToWorker } from './protocol.js';
+import type { WorkerSetup } from './protocol.js';
+
+/**
+ * An engine worker has two jobs, both on shared memory: parse the chunks it is given into
+ * fixed-width rows, and apply, in file order, the rows of the clients of its own shard to its
+ * own Ledger.
+ */
+const port = parentPort;
+if (port === null) throw new Error('engineWorker must run in a worker thread');
+const { shard, shards, expectedTxs } = workerData as WorkerSetup;
+const ledger = new Ledger(expectedTxs);
+const row = new ParsedRow();
+const views = new WeakMap<SharedArrayBuffer, { chunk: Buffer; batch: RowBatch }>();
+
+function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
+  let view = views.get(slot.columns);
+  if (view === undefined || view.chunk.buffer !== slot.chunk) {
+    view = { chunk: Buffer.from(slot.chunk), batch: new RowBatch(slot.capacity, slot.columns) };
+    views.set(slot.columns, view);
+  }
+  return view;
+}
+
+function applyShard(batch: RowBatch, count: number): void {
+  const { reason, type, client, tx, amount } = batch;
+  for (let i = 0; i < count; i++) {
+    const c = client[i]!;
+    if (c % shards !== shard || reason[i] !== RejectReason.None) continue;
+    const t = type[i]!;
+    reason[i] = ledger.apply(t & ~DUPLICATE_FLAG, c, tx[i]!, amount[i]!, (t & DUPLICATE_FLAG) !== 0);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  let reply: FromWorker;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    if (message.kind === 'parse') {
+      const { chunk, batch } = viewsOf(message.slot);
+      parseLines(chunk, message.from, message.length, batch, row);
+      reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
+    } else if (message.kind === 'apply') {
+      applyShard(viewsOf(message.slot).batch, message.count);
+      reply = { kind: 'applied' };
+    } else {
+      const { available, held, flags } = ledger;
+      reply = { kind: 'accounts', available, held, flags };
+      transfer.push(available.buffer as ArrayBuffer, held.buffer as ArrayBuffer, flags.buffer as ArrayBuffer);
+    }
+  } catch (error) {
+    reply = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
+  }
+  port.postMessage(reply, transfer);
+});
