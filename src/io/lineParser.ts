@@ -1,6 +1,6 @@
 import { InputError } from './inputError.js';
 import type { RowBatch } from './rowBatch.js';
-import { ParsedRow, parseRow, splitFields } from './rowParser.js';
+import { ParsedRow, parsePlainLine, parseRow, splitFields } from './rowParser.js';
 
 const LF = 10;
 const CR = 13;
@@ -20,15 +20,21 @@ export function parseLines(buf: Uint8Array, from: number, to: number, batch: Row
   let lineNo = 0;
   let pos = from;
   while (pos < to) {
-    let next = buf.indexOf(LF, pos);
-    if (next < 0 || next >= to) next = to;
-    let stop = next;
-    if (stop > pos && buf[stop - 1] === CR) stop--;
     const first = pos;
-    pos = next + 1;
     lineNo++;
-    if (isBlank(buf, first, stop)) continue;
-    parseRow(buf, first, stop, row);
+    let stop = parsePlainLine(buf, first, to, row);
+    if (stop >= 0) {
+      // A plain row: its terminator is CR LF, LF, or the end.
+      pos = stop + (buf[stop] === CR ? 2 : 1);
+    } else {
+      let next = buf.indexOf(LF, first);
+      if (next < 0 || next >= to) next = to;
+      stop = next;
+      if (stop > first && buf[stop - 1] === CR) stop--;
+      pos = next + 1;
+      if (isBlank(buf, first, stop)) continue;
+      parseRow(buf, first, stop, row);
+    }
     reason[count] = row.reason;
     type[count] = row.type;
     client[count] = row.client;
