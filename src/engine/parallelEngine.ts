@@ -1,11 +1,8 @@
 import { CLIENT_COUNT } from '../domain/ledger.js';
-import { RejectReason } from '../domain/rejectReason.js';
-import { TxOwnership } from '../domain/txOwnership.js';
-import { ownsTxId } from '../domain/txType.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { BYTES_PER_ROW, RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { EngineThread } from '../workers/engineThread.js';
-import { DUPLICATE_FLAG, type FromWorker, type SlotBuffers } from '../workers/protocol.js';
+import type { FromWorker, SlotBuffers } from '../workers/protocol.js';
 import type { Engine } from './engine.js';
 
 /** A chunk and its rows in shared memory, reused round-robin. */
@@ -18,27 +15,27 @@ interface Slot {
 const SLOT_BYTES = 1 << 20;
 
 /**
- * `--workers N`: three steps per chunk, two of them parallel.
- * 1. Parse: chunks go round-robin to the N workers, which parse them into fixed-width rows in
+ * `--workers N`: three steps per chunk, each spread over the N workers; the main thread only
+ * reads, finds the header, and writes the results.
+ * 1. Parse: chunks go round-robin to the workers, which parse them into fixed-width rows in
  *    shared memory (the costliest step, and it needs no state).
- * 2. Own: the main thread decides tx-id ownership in file order (it depends on the row stream
- *    alone) and flags duplicates. This is the serial step.
- * 3. Apply: every worker applies, in file order, the rows of its own clients (client % N) to its
- *    own Ledger, and writes each row's outcome into the shared reason column.
- * A client's rows all reach one ledger in file order, with the same ownership decisions, so the
- * result equals the serial engine's for every N.
+ * 2. Own: tx-id ownership depends on the row stream alone, so it is partitioned by tx id: each
+ *    worker claims, in file order, the ids of its partition and flags the duplicate rows.
+ * 3. Apply: once every partition has owned the chunk, each worker applies, in file order, the
+ *    rows of its own clients (client % N) to its own Ledger, and writes each row's outcome into
+ *    the shared reason column.
+ * Every id is judged in file order by one table, and a client's rows all reach one ledger in
+ * file order, so the result equals the serial engine's for every N.
  */
 export class ParallelEngine implements Engine {
   readonly depth: number;
   private readonly threads: EngineThread[];
-  private readonly ownership: TxOwnership;
   private readonly free: Slot[] = [];
   private readonly slotOf = new Map<RowBatch, Slot>();
   private ownedUpTo: Promise<unknown> = Promise.resolve();
   private turn = 0;
 
   constructor(workers: number, expectedTxs = 0) {
-    this.ownership = new TxOwnership(expectedTxs);
     const perShard = Math.ceil(expectedTxs / workers);
     this.threads = Array.from({ length: workers }, (_, shard) => new EngineThread({ shard, shards: workers, expectedTxs: perShard }));
     this.depth = 2 * workers + 2;
@@ -55,16 +52,19 @@ export class ParallelEngine implements Engine {
     const parser = this.threads[this.turn++ % this.threads.length]!;
     const parsed = parser.request({ kind: 'parse', slot: buffers, from, length: chunk.length });
 
+    // Steps 2 and 3 are posted in chunk order, so every worker sees them in file order.
     const owned = Promise.all([parsed, this.ownedUpTo]).then(([reply]) => {
       if (reply.kind !== 'parsed') throw new Error(`engine worker answered ${reply.kind} to parse`);
       batch.count = reply.count;
       batch.lines = reply.lines;
       batch.buf = slot.chunk;
-      this.own(batch);
-      return this.threads.map((thread) => thread.request({ kind: 'apply', slot: buffers, count: batch.count }));
+      return this.threads.map((thread) => thread.request({ kind: 'own', slot: buffers, count: batch.count }));
     });
-    this.ownedUpTo = owned;
-    return owned.then((applied) => Promise.all(applied)).then(() => batch);
+    const applied = owned
+      .then((owners) => Promise.all(owners))
+      .then(() => this.threads.map((thread) => thread.request({ kind: 'apply', slot: buffers, count: batch.count })));
+    this.ownedUpTo = applied;
+    return applied.then((appliers) => Promise.all(appliers)).then(() => batch);
   }
 
   release(batch: RowBatch): void {
@@ -93,17 +93,6 @@ export class ParallelEngine implements Engine {
 
   async abort(): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.terminate()));
-  }
-
-  /** Step 2: the first well-formed deposit or withdrawal with an id owns it (SPEC section 3). */
-  private own(batch: RowBatch): void {
-    const { reason, type, tx } = batch;
-    const ownership = this.ownership;
-    for (let i = 0; i < batch.count; i++) {
-      if (reason[i] !== RejectReason.None) continue;
-      const t = type[i]!;
-      if (ownsTxId(t) && !ownership.claim(tx[i]!)) type[i] = t | DUPLICATE_FLAG;
-    }
   }
 }
 

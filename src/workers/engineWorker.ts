@@ -1,21 +1,24 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Ledger } from '../domain/ledger.js';
 import { RejectReason } from '../domain/rejectReason.js';
+import { TxOwnership } from '../domain/txOwnership.js';
+import { ownsTxId } from '../domain/txType.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
-import { DUPLICATE_FLAG, type FromWorker, type SlotBuffers, type ToWorker } from './protocol.js';
+import { DUPLICATE_FLAG, type FromWorker, type SlotBuffers, type ToWorker, txPartition } from './protocol.js';
 import type { WorkerSetup } from './protocol.js';
 
 /**
- * An engine worker has two jobs, both on shared memory: parse the chunks it is given into
- * fixed-width rows, and apply, in file order, the rows of the clients of its own shard to its
- * own Ledger.
+ * An engine worker has three jobs, all on shared memory: parse the chunks it is given into
+ * fixed-width rows; decide, in file order, who owns the tx ids of its partition; and apply, in
+ * file order, the rows of the clients of its shard to its own Ledger.
  */
 const port = parentPort;
 if (port === null) throw new Error('engineWorker must run in a worker thread');
 const { shard, shards, expectedTxs } = workerData as WorkerSetup;
 const ledger = new Ledger(expectedTxs);
+const ownership = new TxOwnership(expectedTxs);
 const row = new ParsedRow();
 const views = new WeakMap<SharedArrayBuffer, { chunk: Buffer; batch: RowBatch }>();
 
@@ -26,6 +29,16 @@ function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
     views.set(slot.columns, view);
   }
   return view;
+}
+
+function ownPartition(batch: RowBatch, count: number): void {
+  const { reason, type, tx } = batch;
+  for (let i = 0; i < count; i++) {
+    const t = type[i]!;
+    if (reason[i] !== RejectReason.None || !ownsTxId(t)) continue;
+    const id = tx[i]!;
+    if (txPartition(id, shards) === shard && !ownership.claim(id)) type[i] = t | DUPLICATE_FLAG;
+  }
 }
 
 function applyShard(batch: RowBatch, count: number): void {
@@ -46,6 +59,9 @@ port.on('message', (message: ToWorker) => {
       const { chunk, batch } = viewsOf(message.slot);
       parseLines(chunk, message.from, message.length, batch, row);
       reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
+    } else if (message.kind === 'own') {
+      ownPartition(viewsOf(message.slot).batch, message.count);
+      reply = { kind: 'owned' };
     } else if (message.kind === 'apply') {
       applyShard(viewsOf(message.slot).batch, message.count);
       reply = { kind: 'applied' };

@@ -7,9 +7,20 @@
 /** Set on a row's type by the main thread when another row already owns its tx id. */
 export const DUPLICATE_FLAG = 0x80;
 
+/**
+ * Which worker decides the ownership of a tx id: runs of 16 consecutive ids stay together, so
+ * each worker's ownership table keeps the locality of mostly increasing ids.
+ */
+export function txPartition(tx: number, shards: number): number {
+  return (tx >>> 4) % shards;
+}
+
 /** Passed as workerData when a worker starts. */
 export interface WorkerSetup {
-  /** This worker applies the rows of the clients with client % shards === shard. */
+  /**
+   * This worker decides the ownership of the tx ids of partition txPartition(tx, shards) ===
+   * shard, and applies the rows of the clients with client % shards === shard.
+   */
   shard: number;
   shards: number;
   /** How many transactions to size the shard's tables for. */
@@ -27,6 +38,8 @@ export interface SlotBuffers {
 export type ToWorker =
   /** Parse chunk[from, length) into the columns. */
   | { kind: 'parse'; slot: SlotBuffers; from: number; length: number }
+  /** Claim, in order, the ids of this worker's tx partition; flag the rows whose id was taken. */
+  | { kind: 'own'; slot: SlotBuffers; count: number }
   /** Apply this shard's well-formed rows of the (parsed, ownership-flagged) columns, in order. */
   | { kind: 'apply'; slot: SlotBuffers; count: number }
   | { kind: 'finish' };
@@ -34,6 +47,7 @@ export type ToWorker =
 /** Worker → main: one reply per message, in order. */
 export type FromWorker =
   | { kind: 'parsed'; count: number; lines: number }
+  | { kind: 'owned' }
   | { kind: 'applied' }
   | { kind: 'accounts'; available: Float64Array; held: Float64Array; flags: Uint8Array }
   | { kind: 'failed'; message: string };
