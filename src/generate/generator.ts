@@ -27,9 +27,9 @@ const PICK_SET = 1024;
 
 // Row mix as cumulative thresholds over one uniform draw; deposits take the rest (~69.5%).
 const P_ODD = 0.015;
-const P_DISPUTE = P_ODD + 0.05;
+const P_DISPUTE = P_ODD + 0.04;
 const P_RESOLVE = P_DISPUTE + 0.03;
-const P_CHARGEBACK = P_RESOLVE + 0.01;
+const P_CHARGEBACK = P_RESOLVE + 0.0005; // rare: a chargeback locks the account for good
 const P_WITHDRAWAL = P_CHARGEBACK + 0.2;
 const P_DRESSED = 0.015; // valid rows with quotes, padding, case or leading zeros
 
