@@ -13,12 +13,12 @@ export interface InputSource {
 }
 
 /** Opens the input eagerly so that a missing or unreadable file fails before any work starts. */
-export function openInput(path: string, stdin: Readable): InputSource {
+export function openInput(path: string, stdin: Readable, chunkBytes?: number): InputSource {
   if (path === '-') return { lines: wholeLines(stdin as AsyncIterable<Buffer>), name: 'stdin' };
   const fd = openSync(path, 'r');
   const stat = fstatSync(fd);
   if (stat.isDirectory()) {
     throw Object.assign(new Error('EISDIR: is a directory'), { code: 'EISDIR', syscall: 'read', path });
   }
-  return { lines: fileChunks(fd), size: stat.isFile() ? stat.size : undefined, name: path };
+  return { lines: fileChunks(fd, chunkBytes), size: stat.isFile() ? stat.size : undefined, name: path };
 }

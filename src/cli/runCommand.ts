@@ -1,5 +1,5 @@
 import { reasonCode } from '../domain/rejectReason.js';
-import { createEngine } from '../engine/createEngine.js';
+import { chunkBytesFor, createEngine } from '../engine/createEngine.js';
 import { run, StrictReject } from '../engine/run.js';
 import { countAccounts, formatAccounts } from '../io/accountsCsv.js';
 import { RejectsFile } from '../io/rejectsWriter.js';
@@ -24,7 +24,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   let rejects: RejectsFile | undefined;
   let name = file;
   try {
-    const input = openInput(file, io.stdin);
+    const input = openInput(file, io.stdin, chunkBytesFor(options.workers));
     name = input.name;
     if (options.rejects !== undefined) rejects = new RejectsFile(options.rejects);
     const rejectsCsv = rejects?.csv;

@@ -1,5 +1,5 @@
 import type { Engine } from './engine.js';
-import { ParallelEngine } from './parallelEngine.js';
+import { ParallelEngine, SLOT_BYTES } from './parallelEngine.js';
 import { SerialEngine } from './serialEngine.js';
 
 /** Bytes of input per stored transaction to plan for: rows are ~35 bytes, most of them own an id. */
@@ -13,4 +13,9 @@ const BYTES_PER_TX_ESTIMATE = 36;
 export function createEngine(workers: number, inputBytes = 0): Engine {
   const expectedTxs = Math.floor(inputBytes / BYTES_PER_TX_ESTIMATE);
   return workers === 0 ? new SerialEngine(expectedTxs) : new ParallelEngine(workers, expectedTxs);
+}
+
+/** How large the chunks read from a file should be for this engine. */
+export function chunkBytesFor(workers: number): number {
+  return workers === 0 ? 1 << 20 : SLOT_BYTES;
 }

@@ -12,7 +12,11 @@ interface Slot {
   batch: RowBatch;
 }
 
-const SLOT_BYTES = 1 << 20;
+/**
+ * Chunk size with workers: the row columns of a slot are sized for the worst case (a row every
+ * 2 bytes) and shared memory is committed when allocated, so slots stay small.
+ */
+export const SLOT_BYTES = 256 * 1024;
 
 /**
  * `--workers N`: three steps per chunk, each spread over the N workers; the main thread only

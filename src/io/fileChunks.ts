@@ -2,7 +2,6 @@ import { read } from 'node:fs';
 import { InputError } from './inputError.js';
 import { MAX_LINE_BYTES } from './wholeLines.js';
 
-const CHUNK_BYTES = 1 << 20;
 
 function readInto(fd: number, buf: Buffer, offset: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -16,9 +15,9 @@ function readInto(fd: number, buf: Buffer, offset: number): Promise<number> {
  * file size. A yielded chunk stays valid until the next one is asked for (run() hands it to the
  * engine, which parses it or copies it, before that).
  */
-export async function* fileChunks(fd: number): AsyncGenerator<Buffer> {
+export async function* fileChunks(fd: number, chunkBytes = 1 << 20): AsyncGenerator<Buffer> {
   const ring = 2;
-  const buffers: Buffer[] = Array.from({ length: ring }, () => Buffer.allocUnsafe(CHUNK_BYTES));
+  const buffers: Buffer[] = Array.from({ length: ring }, () => Buffer.allocUnsafe(chunkBytes));
   let turn = 0;
   let carry: Buffer = Buffer.alloc(0);
   for (;;) {
@@ -26,7 +25,7 @@ export async function* fileChunks(fd: number): AsyncGenerator<Buffer> {
     if (carry.length >= buf.length / 2) {
       // A very long line: give this slot a bigger buffer (bounded by MAX_LINE_BYTES).
       if (carry.length > MAX_LINE_BYTES) throw new InputError(`a line is longer than ${MAX_LINE_BYTES} bytes`);
-      buf = buffers[turn] = Buffer.allocUnsafe(carry.length * 2 + CHUNK_BYTES);
+      buf = buffers[turn] = Buffer.allocUnsafe(carry.length * 2 + chunkBytes);
     }
     carry.copy(buf, 0);
     let filled = carry.length;
