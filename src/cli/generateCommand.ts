@@ -1,4 +1,3 @@
-import { generateFile } from '../generate/generateFile.js';
 import { type CliIo, ExitCode, writeAll } from './cliIo.js';
 import { describeError } from './errors.js';
 import { startProgress } from './progress.js';
@@ -16,8 +15,9 @@ export interface GenerateCommandOptions {
 /** `payrun generate -n <rows> -c <clients> [options] <out.csv>`. Returns the exit code. */
 export async function generateCommand(out: string, options: GenerateCommandOptions, io: CliIo): Promise<number> {
   const started = performance.now();
-  const progress = startProgress(io.stderr, !options.quiet, options.rows);
+  const progress = await startProgress(io.stderr, !options.quiet, options.rows);
   try {
+    const { generateFile } = await import('../generate/generateFile.js'); // only this command needs it
     const result = await generateFile({
       rows: options.rows,
       clients: options.clients,

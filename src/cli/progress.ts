@@ -1,4 +1,3 @@
-import cliProgress from 'cli-progress';
 import type { Writable } from 'node:stream';
 
 export interface Progress {
@@ -9,8 +8,9 @@ export interface Progress {
 const NONE: Progress = { update() {}, stop() {} };
 
 /** A progress bar on stderr, only when it is a terminal; over bytes when the size is known. */
-export function startProgress(stderr: Writable & { isTTY?: boolean }, enabled: boolean, total?: number): Progress {
+export async function startProgress(stderr: Writable & { isTTY?: boolean }, enabled: boolean, total?: number): Promise<Progress> {
   if (!enabled || stderr.isTTY !== true) return NONE;
+  const { default: cliProgress } = await import('cli-progress'); // loaded only for a terminal
   const known = total !== undefined && total > 0;
   const bar = new cliProgress.SingleBar(
     {

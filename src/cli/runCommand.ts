@@ -28,7 +28,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     name = input.name;
     if (options.rejects !== undefined) rejects = new RejectsFile(options.rejects);
     const rejectsCsv = rejects?.csv;
-    const progress = startProgress(io.stderr, !options.quiet, input.size);
+    const progress = await startProgress(io.stderr, !options.quiet, input.size);
     let result;
     try {
       result = await run(input.lines, {
