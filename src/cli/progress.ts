@@ -10,9 +10,9 @@ const NONE: Progress = { update() {}, stop() {} };
 /** A progress bar on stderr, only when it is a terminal; over bytes when the size is known. */
 export async function startProgress(stderr: Writable & { isTTY?: boolean }, enabled: boolean, total?: number): Promise<Progress> {
   if (!enabled || stderr.isTTY !== true) return NONE;
-  const { default: cliProgress } = await import('cli-progress'); // loaded only for a terminal
+  const { SingleBar, Presets } = await import('cli-progress'); // loaded only for a terminal
   const known = total !== undefined && total > 0;
-  const bar = new cliProgress.SingleBar(
+  const bar = new SingleBar(
     {
       stream: stderr as NodeJS.WritableStream,
       format: known ? 'payrun {bar} {percentage}% | {rows} rows | eta {eta_formatted}' : 'payrun {rows} rows',
@@ -20,7 +20,7 @@ export async function startProgress(stderr: Writable & { isTTY?: boolean }, enab
       clearOnComplete: true,
       fps: 10,
     },
-    cliProgress.Presets.shades_classic,
+    Presets.shades_classic,
   );
   bar.start(known ? total : 1, 0, { rows: 0 });
   return {
