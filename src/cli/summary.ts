@@ -1,7 +1,11 @@
 import { REASON_CODES } from '../domain/rejectReason.js';
 import type { RunStats } from '../engine/runStats.js';
 
-const number = new Intl.NumberFormat('en-US');
+/** 1234567 → "1,234,567" (Intl would cost ~20 ms of ICU start-up on every run). */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+const number = { format: grouped };
 
 /** The end-of-run summary for stderr: rows read, applied, rejected by reason, accounts, time, rate. */
 export function formatSummary(stats: RunStats, accounts: number, seconds: number): string {
