@@ -1,0 +1,80 @@
+/** What the harness runs on every workload, and the shape of what it reports per config. */
+import { join } from 'node:path';
+import type { Command } from './measure.js';
+
+export type ConfigId = 'floor' | 'naive' | 'workers-0' | 'workers-1' | 'workers-2' | 'default';
+export type ConfigKind = 'floor' | 'naive' | 'payrun';
+
+export interface Config {
+  id: ConfigId;
+  kind: ConfigKind;
+  /** For the table. */
+  label: string;
+  /** For the chart's x axis. */
+  short: string;
+  command(file: string): Command;
+}
+
+export function configs(root: string): Config[] {
+  const payrun = join(root, 'bin', 'payrun');
+  const run = (id: ConfigId, label: string, short: string, workers: string[]): Config => ({
+    id,
+    kind: 'payrun',
+    label,
+    short,
+    command: (file) => ({ script: payrun, args: [...workers, '-q', file] }),
+  });
+  return [
+    {
+      id: 'floor',
+      kind: 'floor',
+      label: 'byte-scan floor',
+      short: 'floor',
+      command: (file) => ({ script: join(root, 'bench', 'baselines', 'byte-scan.mjs'), args: [file] }),
+    },
+    {
+      id: 'naive',
+      kind: 'naive',
+      label: 'naive baseline',
+      short: 'naive',
+      command: (file) => ({ script: join(root, 'bench', 'baselines', 'naive.mjs'), args: [file] }),
+    },
+    run('workers-0', 'payrun --workers 0', 'workers 0', ['--workers', '0']),
+    run('workers-1', 'payrun --workers 1', 'workers 1', ['--workers', '1']),
+    run('workers-2', 'payrun --workers 2', 'workers 2', ['--workers', '2']),
+    run('default', 'payrun (default)', 'default', []),
+  ];
+}
+
+/** How a config's accounts output compares with `payrun --workers 0` on the same workload. */
+export type AccountsVerdict = 'reference' | 'identical' | 'differs' | 'n/a' | 'failed' | 'skipped';
+
+export interface RunRecord {
+  wallS: number;
+  rssKiB: number | null;
+  exitCode: number;
+}
+
+export interface ConfigResult {
+  /** The workload's data-row count. */
+  rows: number;
+  config: ConfigId;
+  label: string;
+  short: string;
+  command: string | null;
+  /** Why the config did not run on this workload, or null. */
+  skipped: string | null;
+  runs: RunRecord[];
+  medianS: number | null;
+  rowsPerS: number | null;
+  mbPerS: number | null;
+  rssMedianMB: number | null;
+  rssMaxMB: number | null;
+  /** medianS / the floor's medianS on the same workload. */
+  xFloor: number | null;
+  /** The naive baseline's medianS / medianS on the same workload. */
+  xFasterThanNaive: number | null;
+  accounts: AccountsVerdict;
+  accountsSha256: string | null;
+  note: string | null;
+}
