@@ -1,6 +1,8 @@
 import { CLIENT_COUNT } from '../domain/ledger.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { BYTES_PER_ROW, RowBatch, rowCapacityFor } from '../io/rowBatch.js';
+import { parseLines } from '../io/lineParser.js';
+import { ParsedRow } from '../io/rowParser.js';
 import { EngineThread } from '../workers/engineThread.js';
 import type { FromWorker, SlotBuffers } from '../workers/protocol.js';
 import type { Engine } from './engine.js';
@@ -38,6 +40,7 @@ export class ParallelEngine implements Engine {
   private readonly slotOf = new Map<RowBatch, Slot>();
   private ownedUpTo: Promise<unknown> = Promise.resolve();
   private turn = 0;
+  private readonly row = new ParsedRow();
 
   constructor(workers: number, expectedTxs = 0) {
     const perShard = Math.ceil(expectedTxs / workers);
@@ -53,6 +56,7 @@ export class ParallelEngine implements Engine {
     chunk.copy(slot.chunk, 0);
     const { buffers, batch } = slot;
     this.slotOf.set(batch, slot);
+    if (this.threads.length === 1) return this.pipeline(slot, from, chunk.length);
     const parser = this.threads[this.turn++ % this.threads.length]!;
     const parsed = parser.request({ kind: 'parse', slot: buffers, from, length: chunk.length });
 
@@ -69,6 +73,16 @@ export class ParallelEngine implements Engine {
       .then(() => this.threads.map((thread) => thread.request({ kind: 'apply', slot: buffers, count: batch.count })));
     this.ownedUpTo = applied;
     return applied.then((appliers) => Promise.all(appliers)).then(() => batch);
+  }
+
+  /**
+   * With one worker the best split of the work is a two-stage pipeline: the main thread parses
+   * chunk c+1 while the worker decides chunk c with the one ledger (which then also owns ids).
+   */
+  private pipeline(slot: Slot, from: number, length: number): Promise<RowBatch> {
+    const { buffers, batch } = slot;
+    parseLines(slot.chunk, from, length, batch, this.row);
+    return this.threads[0]!.request({ kind: 'decide', slot: buffers, count: batch.count }).then(() => batch);
   }
 
   release(batch: RowBatch): void {

@@ -3,6 +3,7 @@ import { Ledger } from '../domain/ledger.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import { TxOwnership } from '../domain/txOwnership.js';
 import { ownsTxId } from '../domain/txType.js';
+import { decide } from '../engine/serialEngine.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
@@ -18,7 +19,8 @@ const port = parentPort;
 if (port === null) throw new Error('engineWorker must run in a worker thread');
 const { shard, shards, expectedTxs } = workerData as WorkerSetup;
 const ledger = new Ledger(expectedTxs);
-const ownership = new TxOwnership(expectedTxs);
+// Only needed when ownership is partitioned over several workers.
+let ownership: TxOwnership | undefined;
 const row = new ParsedRow();
 const views = new WeakMap<SharedArrayBuffer, { chunk: Buffer; batch: RowBatch }>();
 
@@ -32,6 +34,7 @@ function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
 }
 
 function ownPartition(batch: RowBatch, count: number): void {
+  ownership ??= new TxOwnership(expectedTxs);
   const { reason, type, tx } = batch;
   for (let i = 0; i < count; i++) {
     const t = type[i]!;
@@ -65,6 +68,11 @@ port.on('message', (message: ToWorker) => {
     } else if (message.kind === 'apply') {
       applyShard(viewsOf(message.slot).batch, message.count);
       reply = { kind: 'applied' };
+    } else if (message.kind === 'decide') {
+      const { batch } = viewsOf(message.slot);
+      batch.count = message.count;
+      decide(ledger, batch);
+      reply = { kind: 'decided' };
     } else {
       const { available, held, flags } = ledger;
       reply = { kind: 'accounts', available, held, flags };

@@ -42,6 +42,8 @@ export type ToWorker =
   | { kind: 'own'; slot: SlotBuffers; count: number }
   /** Apply this shard's well-formed rows of the (parsed, ownership-flagged) columns, in order. */
   | { kind: 'apply'; slot: SlotBuffers; count: number }
+  /** The only worker: decide every row (ownership included) with its one ledger, in order. */
+  | { kind: 'decide'; slot: SlotBuffers; count: number }
   | { kind: 'finish' };
 
 /** Worker → main: one reply per message, in order. */
@@ -49,5 +51,6 @@ export type FromWorker =
   | { kind: 'parsed'; count: number; lines: number }
   | { kind: 'owned' }
   | { kind: 'applied' }
+  | { kind: 'decided' }
   | { kind: 'accounts'; available: Float64Array; held: Float64Array; flags: Uint8Array }
   | { kind: 'failed'; message: string };
