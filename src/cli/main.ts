@@ -19,13 +19,14 @@ export function packageVersion(): string {
 }
 
 /**
- * The default worker count. On 2 cores the main thread alone is fastest (measured: the workers'
- * extra memory traffic and hand-offs cost more than a second core gives back; README,
- * Benchmarks). With 4 or more cores every step is spread over the workers, so use all but the
- * main thread's core, up to 8.
+ * The default worker count: the fastest measured (README, Benchmarks). On 2 or 3 cores that is
+ * one worker: the main thread parses while the worker decides (a two-stage pipeline). With 4
+ * or more cores every step is spread over the workers, so use all but the main thread's core,
+ * up to 8 (not measured here: our machines have 2 cores).
  */
 export function defaultWorkers(cores = availableParallelism()): number {
-  return cores >= 4 ? Math.min(cores - 1, 8) : 0;
+  if (cores <= 1) return 0;
+  return cores >= 4 ? Math.min(cores - 1, 8) : 1;
 }
 
 export function parseCount(name: string, min: number, max: number): (value: string) => number {

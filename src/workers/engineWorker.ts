@@ -68,6 +68,11 @@ port.on('message', (message: ToWorker) => {
     } else if (message.kind === 'apply') {
       applyShard(viewsOf(message.slot).batch, message.count);
       reply = { kind: 'applied' };
+    } else if (message.kind === 'parseAndDecide') {
+      const { chunk, batch } = viewsOf(message.slot);
+      parseLines(chunk, message.from, message.length, batch, row);
+      decide(ledger, batch);
+      reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
     } else if (message.kind === 'decide') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;

@@ -44,6 +44,8 @@ export type ToWorker =
   | { kind: 'apply'; slot: SlotBuffers; count: number }
   /** The only worker: decide every row (ownership included) with its one ledger, in order. */
   | { kind: 'decide'; slot: SlotBuffers; count: number }
+  /** The only worker: parse chunk[from, length), then decide its rows (replies 'parsed'). */
+  | { kind: 'parseAndDecide'; slot: SlotBuffers; from: number; length: number }
   | { kind: 'finish' };
 
 /** Worker → main: one reply per message, in order. */
