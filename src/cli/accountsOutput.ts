@@ -17,7 +17,7 @@ export function writeFileAtomic(path: string, data: string): void {
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
-    throw error;
+    throw asWriteError(error, path);
   }
 }
 
@@ -25,4 +25,11 @@ export function writeFileAtomic(path: string, data: string): void {
 export async function writeAccounts(text: string, output: string | undefined, stdout: Writable): Promise<void> {
   if (output !== undefined && output !== '-') writeFileAtomic(output, text);
   else await writeAll(stdout, text);
+}
+
+/** An I/O error reported against the file the user named, as a write (not our temp file). */
+export function asWriteError(error: unknown, path: string): unknown {
+  const errno = error as NodeJS.ErrnoException;
+  if (errno && typeof errno.code === 'string') return Object.assign(errno, { path, syscall: 'write' });
+  return error;
 }

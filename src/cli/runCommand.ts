@@ -3,7 +3,7 @@ import { chunkBytesFor, createEngine } from '../engine/createEngine.js';
 import { run, StrictReject } from '../engine/run.js';
 import { countAccounts, formatAccounts } from '../io/accountsCsv.js';
 import { RejectsFile } from '../io/rejectsWriter.js';
-import { writeAccounts } from './accountsOutput.js';
+import { asWriteError, writeAccounts } from './accountsOutput.js';
 import { type CliIo, ExitCode, writeAll } from './cliIo.js';
 import { describeError } from './errors.js';
 import { openInput } from './inputSource.js';
@@ -26,7 +26,13 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   try {
     const input = openInput(file, io.stdin, chunkBytesFor(options.workers));
     name = input.name;
-    if (options.rejects !== undefined) rejects = new RejectsFile(options.rejects);
+    if (options.rejects !== undefined) {
+      try {
+        rejects = new RejectsFile(options.rejects);
+      } catch (error) {
+        throw asWriteError(error, options.rejects);
+      }
+    }
     const rejectsCsv = rejects?.csv;
     const progress = await startProgress(io.stderr, !options.quiet, input.size);
     let result;

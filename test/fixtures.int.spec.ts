@@ -1,0 +1,77 @@
+// Runs every fixtures/<case>/ and every ../shared/acceptance/<case>/ through the real built binary
+// (`node bin/payrun --quiet --rejects <tmp> --workers N input.csv`) and compares both outputs byte for byte.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'payrun');
+const MAIN_JS = join(ROOT, 'dist', 'cli', 'main.js');
+const FIXTURES = join(ROOT, 'fixtures');
+const ACCEPTANCE = fileURLToPath(new URL('../../shared/acceptance/', import.meta.url));
+const RUN_TIMEOUT_MS = 30_000;
+
+interface Case {
+  suite: string;
+  name: string;
+  dir: string;
+}
+
+function casesIn(suite: string, root: string): Case[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((name) => statSync(join(root, name)).isDirectory() && existsSync(join(root, name, 'input.csv')))
+    .sort()
+    .map((name) => ({ suite, name, dir: join(root, name) }));
+}
+
+const fixtureCases = casesIn('fixtures', FIXTURES);
+const acceptanceCases = casesIn('acceptance', ACCEPTANCE);
+const cases = [...fixtureCases, ...acceptanceCases];
+const runs = cases.flatMap((c) => [0, 2].map((workers) => ({ ...c, workers })));
+
+let tmp = '';
+
+beforeAll(() => {
+  if (!existsSync(MAIN_JS)) {
+    throw new Error(`${MAIN_JS} is missing: build first (npm run build, or npx tsc -p tsconfig.build.json)`);
+  }
+  tmp = mkdtempSync(join(tmpdir(), 'payrun-fixtures-'));
+});
+
+afterAll(() => {
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('fixture discovery', () => {
+  it('finds at least 12 fixture cases, each with its three files', () => {
+    expect(fixtureCases.length).toBeGreaterThanOrEqual(12);
+    for (const c of fixtureCases) {
+      expect(existsSync(join(c.dir, 'expected.csv')), `${c.name}/expected.csv`).toBe(true);
+      expect(existsSync(join(c.dir, 'expected-rejects.csv')), `${c.name}/expected-rejects.csv`).toBe(true);
+    }
+  });
+});
+
+describe('cases through bin/payrun', () => {
+  it.each(runs)('$suite/$name with --workers $workers', ({ suite, name, dir, workers }) => {
+    const rejects = join(tmp, `${suite}-${name}-w${workers}.rejects.csv`);
+    const result = spawnSync(
+      process.execPath,
+      [BIN, '--quiet', '--workers', String(workers), '--rejects', rejects, join(dir, 'input.csv')],
+      { cwd: ROOT, timeout: RUN_TIMEOUT_MS, maxBuffer: 256 * 1024 * 1024 },
+    );
+    expect(result.error, 'spawn error / timeout').toBeUndefined();
+    expect(result.stderr.toString('utf8'), 'stderr under --quiet').toBe('');
+    expect(result.status, 'exit code').toBe(0);
+    // Compare as latin1 strings: byte-exact, and a readable diff when they differ.
+    expect(result.stdout.toString('latin1'), 'accounts').toBe(readFileSync(join(dir, 'expected.csv')).toString('latin1'));
+    expect(existsSync(rejects), 'rejects file written').toBe(true);
+    expect(readFileSync(rejects).toString('latin1'), 'rejects').toBe(
+      readFileSync(join(dir, 'expected-rejects.csv')).toString('latin1'),
+    );
+  });
+});
