@@ -1,14 +1,10 @@
 // The command line through the real built binary: spawned as a child process, real temp files.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT, useBuiltBinary } from './support/builtBinary.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'payrun');
-const MAIN_JS = join(ROOT, 'dist', 'cli', 'main.js');
 const RUN_TIMEOUT_MS = 30_000;
 const HEADER = 'client,available,held,total,locked\n';
 const REJECTS_HEADER = 'line,reason,row\n';
@@ -54,12 +50,12 @@ function expectOneErrorLine(stderr: string): string {
   return stderr.trimEnd();
 }
 
-let tmp = '';
+const tempDir = useBuiltBinary('payrun-cli-');
 let seq = 0;
 
 /** A fresh file in the test's temp directory. */
 function tempFile(name: string, content?: string | Buffer): string {
-  const path = join(tmp, `${seq++}-${name}`);
+  const path = join(tempDir(), `${seq++}-${name}`);
   if (content !== undefined) writeFileSync(path, content);
   return path;
 }
@@ -68,16 +64,6 @@ function csv(...rows: string[]): string {
   return ['type,client,tx,amount', ...rows].join('\n') + '\n';
 }
 
-beforeAll(() => {
-  if (!existsSync(MAIN_JS)) {
-    throw new Error(`${MAIN_JS} is missing: build first (npm run build, or npx tsc -p tsconfig.build.json)`);
-  }
-  tmp = mkdtempSync(join(tmpdir(), 'payrun-cli-'));
-});
-
-afterAll(() => {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
 
 describe('help and version', () => {
   it('--help exits 0 and mentions generate and --workers', () => {
@@ -122,7 +108,7 @@ describe('usage errors exit 2 with one line', () => {
 
 describe('fatal input and I/O errors exit 1 with one line', () => {
   it('a missing file names the file', () => {
-    const missing = join(tmp, 'no-such-file.csv');
+    const missing = join(tempDir(), 'no-such-file.csv');
     const r = payrun([missing]);
     expect(r.status).toBe(1);
     expect(expectOneErrorLine(r.stderr)).toContain('no-such-file.csv');
@@ -130,7 +116,7 @@ describe('fatal input and I/O errors exit 1 with one line', () => {
   });
 
   it('a directory as input', () => {
-    const dir = join(tmp, `dir-${seq++}`);
+    const dir = join(tempDir(), `dir-${seq++}`);
     mkdirSync(dir);
     const r = payrun([dir]);
     expect(r.status).toBe(1);
@@ -169,7 +155,7 @@ describe('fatal input and I/O errors exit 1 with one line', () => {
 
   it('an unwritable -o path (missing directory)', () => {
     const file = tempFile('ok.csv', csv('deposit,1,1,1'));
-    const out = join(tmp, 'missing-dir', 'out.csv');
+    const out = join(tempDir(), 'missing-dir', 'out.csv');
     const r = payrun(['--quiet', '-o', out, file]);
     expect(r.status).toBe(1);
     expectOneErrorLine(r.stderr);
@@ -179,7 +165,7 @@ describe('fatal input and I/O errors exit 1 with one line', () => {
 
   it('-o naming an existing directory', () => {
     const file = tempFile('ok.csv', csv('deposit,1,1,1'));
-    const dir = join(tmp, `out-dir-${seq++}`);
+    const dir = join(tempDir(), `out-dir-${seq++}`);
     mkdirSync(dir);
     const r = payrun(['--quiet', '-o', dir, file]);
     expect(r.status).toBe(1);
@@ -191,9 +177,9 @@ describe('fatal input and I/O errors exit 1 with one line', () => {
   // SPEC 1: a fatal error is "one clear line ... naming the file": the -o path as the user gave it,
   // not the internal temp file beside it.
   it.each([
-    ['in a missing directory', () => join(tmp, 'missing-dir-2', 'accounts.csv')],
+    ['in a missing directory', () => join(tempDir(), 'missing-dir-2', 'accounts.csv')],
     ['that is a directory', () => {
-      const dir = join(tmp, `out-dir-${seq++}`);
+      const dir = join(tempDir(), `out-dir-${seq++}`);
       mkdirSync(dir);
       return dir;
     }],
@@ -206,7 +192,7 @@ describe('fatal input and I/O errors exit 1 with one line', () => {
 
   it('an unwritable --rejects path names the file', () => {
     const file = tempFile('ok.csv', csv('deposit,1,1,1'));
-    const rejects = join(tmp, 'missing-dir', 'rejects.csv');
+    const rejects = join(tempDir(), 'missing-dir', 'rejects.csv');
     const r = payrun(['--quiet', '--rejects', rejects, file]);
     expect(r.status).toBe(1);
     expect(expectOneErrorLine(r.stderr)).toContain(rejects);
@@ -214,7 +200,7 @@ describe('fatal input and I/O errors exit 1 with one line', () => {
   });
 
   it('a fatal input error writes no -o file', () => {
-    const dir = join(tmp, `out-${seq++}`);
+    const dir = join(tempDir(), `out-${seq++}`);
     mkdirSync(dir);
     const out = join(dir, 'accounts.csv');
     const r = payrun(['--quiet', '-o', out, tempFile('bad.csv', 'nope\n')]);
@@ -239,7 +225,7 @@ describe('input sources and outputs', () => {
   });
 
   it('-o writes the file atomically: stdout empty, no temp files left', () => {
-    const dir = join(tmp, `out-${seq++}`);
+    const dir = join(tempDir(), `out-${seq++}`);
     mkdirSync(dir);
     const file = tempFile('in.csv', csv('deposit,1,1,1.5'));
     const out = join(dir, 'accounts.csv');
@@ -251,7 +237,7 @@ describe('input sources and outputs', () => {
   });
 
   it('-o replaces an existing file', () => {
-    const dir = join(tmp, `out-${seq++}`);
+    const dir = join(tempDir(), `out-${seq++}`);
     mkdirSync(dir);
     const out = join(dir, 'accounts.csv');
     writeFileSync(out, 'old content that is longer than the new one\n'.repeat(10));
@@ -304,7 +290,7 @@ describe('--strict', () => {
   });
 
   it('writes no -o file', () => {
-    const dir = join(tmp, `out-${seq++}`);
+    const dir = join(tempDir(), `out-${seq++}`);
     mkdirSync(dir);
     const out = join(dir, 'accounts.csv');
     const r = payrun(['--strict', '--quiet', '-o', out, tempFile('s.csv', csv('deposit,1,1,1', 'withdrawal,1,2,2'))]);

@@ -1,15 +1,12 @@
 // Runs every fixtures/<case>/ and every ../shared/acceptance/<case>/ through the real built binary
 // (`node bin/payrun --quiet --rejects <tmp> --workers N input.csv`) and compares both outputs byte for byte.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT, useBuiltBinary } from './support/builtBinary.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'payrun');
-const MAIN_JS = join(ROOT, 'dist', 'cli', 'main.js');
 const FIXTURES = join(ROOT, 'fixtures');
 const ACCEPTANCE = fileURLToPath(new URL('../../shared/acceptance/', import.meta.url));
 const RUN_TIMEOUT_MS = 30_000;
@@ -33,18 +30,8 @@ const acceptanceCases = casesIn('acceptance', ACCEPTANCE);
 const cases = [...fixtureCases, ...acceptanceCases];
 const runs = cases.flatMap((c) => [0, 2].map((workers) => ({ ...c, workers })));
 
-let tmp = '';
+const tempDir = useBuiltBinary('payrun-fixtures-');
 
-beforeAll(() => {
-  if (!existsSync(MAIN_JS)) {
-    throw new Error(`${MAIN_JS} is missing: build first (npm run build, or npx tsc -p tsconfig.build.json)`);
-  }
-  tmp = mkdtempSync(join(tmpdir(), 'payrun-fixtures-'));
-});
-
-afterAll(() => {
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
 
 describe('fixture discovery', () => {
   it('finds at least 12 fixture cases, each with its three files', () => {
@@ -58,7 +45,7 @@ describe('fixture discovery', () => {
 
 describe('cases through bin/payrun', () => {
   it.each(runs)('$suite/$name with --workers $workers', ({ suite, name, dir, workers }) => {
-    const rejects = join(tmp, `${suite}-${name}-w${workers}.rejects.csv`);
+    const rejects = join(tempDir(), `${suite}-${name}-w${workers}.rejects.csv`);
     const result = spawnSync(
       process.execPath,
       [BIN, '--quiet', '--workers', String(workers), '--rejects', rejects, join(dir, 'input.csv')],
