@@ -45,10 +45,6 @@ export const REASON_CODES: readonly string[] = [
 
 export const REASON_COUNT = REASON_CODES.length;
 
-/** True for the codes that mean the row was not well-formed (it creates no account). */
-export function isShapeReason(reason: number): boolean {
-  return reason >= RejectReason.MalformedRow && reason <= RejectReason.BadAmount;
-}
 
 export function reasonCode(reason: number): string {
   const code = REASON_CODES[reason];

@@ -10,8 +10,6 @@ export const TxType = {
 
 export type TxType = (typeof TxType)[keyof typeof TxType];
 
-export const TX_TYPE_NAMES: readonly string[] = ['', 'deposit', 'withdrawal', 'dispute', 'resolve', 'chargeback'];
-
 /** Deposits and withdrawals own a tx id and carry an amount; the other three refer to one. */
 export function ownsTxId(type: number): boolean {
   return type === TxType.Deposit || type === TxType.Withdrawal;
