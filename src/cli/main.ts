@@ -13,7 +13,11 @@ Examples:
   payrun generate -n 1000000 -c 5000 --seed 7 tx.csv
 `;
 
+/** The version, defined (esbuild `define`) only in the single-binary bundle, which has no package.json. */
+declare const PAYRUN_VERSION: string | undefined;
+
 export function packageVersion(): string {
+  if (typeof PAYRUN_VERSION === 'string') return PAYRUN_VERSION;
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }

@@ -22,22 +22,18 @@ export type TxState = (typeof TxState)[keyof typeof TxState];
 const MIN_CAPACITY = 1 << 12;
 const MAX_LOAD = 0.8;
 
-/** A 32-bit mix (from murmur3's finaliser family) so that sequential ids spread evenly. */
-function mix(tx: number): number {
-  let h = Math.imul(tx ^ (tx >>> 16), 0x45d9f3b);
-  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 export class TxBook {
   /** [key, meta] pairs. */
   private slots: Uint32Array;
   private amounts: Float64Array;
   private capacity: number;
+  /** Buckets of 8 slots / 2^21: maps 21 hash bits onto a bucket by one exact multiplication. */
+  private scale: number;
   private count = 0;
 
   constructor(expected = 0) {
     this.capacity = Math.max(MIN_CAPACITY, Math.ceil(expected / MAX_LOAD / 8) * 8);
+    this.scale = this.capacity / 8 / 2_097_152;
     this.slots = new Uint32Array(this.capacity * 2);
     this.amounts = new Float64Array(this.capacity);
   }
@@ -50,9 +46,13 @@ export class TxBook {
     return this.slots.byteLength + this.amounts.byteLength;
   }
 
+  /**
+   * The first slot to look at: runs of 8 consecutive ids share a bucket, picked by the top 21
+   * bits of a Fibonacci hash of the run (a product of a 21-bit integer and capacity/8/2^21 is
+   * exact in a double, so the bucket is always in range).
+   */
   private home(tx: number): number {
-    // (h >>> 11) < 2^21 and capacity < 2^31: the product is exact in a double.
-    const bucket = Math.floor(((mix(tx >>> 3) >>> 11) * (this.capacity >>> 3)) / 2_097_152);
+    const bucket = Math.floor((Math.imul(tx >>> 3, 0x9e3779b1) >>> 11) * this.scale);
     return (bucket << 3) | (tx & 7);
   }
 
@@ -111,6 +111,7 @@ export class TxBook {
     const { slots, amounts } = this;
     const oldCapacity = this.capacity;
     this.capacity = Math.ceil((oldCapacity * 1.5) / 8) * 8;
+    this.scale = this.capacity / 8 / 2_097_152;
     this.slots = new Uint32Array(this.capacity * 2);
     this.amounts = new Float64Array(this.capacity);
     const capacity = this.capacity;

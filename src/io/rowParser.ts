@@ -185,20 +185,27 @@ export function parseType(buf: Uint8Array, s: number, e: number): TxType {
   if (len === 7) {
     const c0 = buf[s]! | 0x20;
     if (c0 === 0x64 /* d */) {
-      if (matches(buf, s, 'deposit')) return TxType.Deposit;
-      if (matches(buf, s, 'dispute')) return TxType.Dispute;
-    } else if (c0 === 0x72 /* r */ && matches(buf, s, 'resolve')) return TxType.Resolve;
+      if (matches(buf, s, DEPOSIT)) return TxType.Deposit;
+      if (matches(buf, s, DISPUTE)) return TxType.Dispute;
+    } else if (c0 === 0x72 /* r */ && matches(buf, s, RESOLVE)) return TxType.Resolve;
   } else if (len === 10) {
     const c0 = buf[s]! | 0x20;
-    if (c0 === 0x77 /* w */ && matches(buf, s, 'withdrawal')) return TxType.Withdrawal;
-    if (c0 === 0x63 /* c */ && matches(buf, s, 'chargeback')) return TxType.Chargeback;
+    if (c0 === 0x77 /* w */ && matches(buf, s, WITHDRAWAL)) return TxType.Withdrawal;
+    if (c0 === 0x63 /* c */ && matches(buf, s, CHARGEBACK)) return TxType.Chargeback;
   }
   return TxType.Unknown;
 }
 
-function matches(buf: Uint8Array, s: number, lower: string): boolean {
+const bytesOf = (word: string): Uint8Array => Uint8Array.from(word, (c) => c.charCodeAt(0));
+const DEPOSIT = bytesOf('deposit');
+const DISPUTE = bytesOf('dispute');
+const RESOLVE = bytesOf('resolve');
+const WITHDRAWAL = bytesOf('withdrawal');
+const CHARGEBACK = bytesOf('chargeback');
+
+function matches(buf: Uint8Array, s: number, lower: Uint8Array): boolean {
   for (let i = 1; i < lower.length; i++) {
-    if ((buf[s + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+    if ((buf[s + i]! | 0x20) !== lower[i]) return false;
   }
   return true;
 }

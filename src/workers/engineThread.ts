@@ -46,10 +46,20 @@ export class EngineThread {
 }
 
 /**
- * The compiled worker sits beside this file in dist/. Under the test runner this module is the
- * TypeScript source, and the worker is loaded through tsx (Node 20 cannot run .ts itself).
+ * The worker's whole code as one script, defined (esbuild `define`) only in the single-binary
+ * bundle (scripts/build-binary.ts). Never declared at run time otherwise, so read it only
+ * through `typeof`.
+ */
+declare const PAYRUN_BUNDLED_WORKER: string | undefined;
+
+/**
+ * In the single binary (or its bundle) there is no worker file to load and `import.meta.url` is
+ * empty: the worker's code was bundled into the binary, so evaluate it. Otherwise the compiled
+ * worker sits beside this file in dist/. Under the test runner this module is the TypeScript
+ * source, and the worker is loaded through tsx (Node 20 cannot run .ts itself).
  */
 function startWorker(workerData: WorkerSetup): Worker {
+  if (typeof PAYRUN_BUNDLED_WORKER === 'string') return new Worker(PAYRUN_BUNDLED_WORKER, { eval: true, workerData });
   const compiled = new URL('./engineWorker.js', import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, { workerData });
   const source = new URL('./engineWorker.ts', import.meta.url).href;
