@@ -20,8 +20,8 @@ interface Slot {
  */
 export const SLOT_BYTES = 256 * 1024;
 
-/** With one worker, it parses one chunk in this many (measured: parse ≈ 1.3 × decide). */
-const PIPELINE_SHARE = 5;
+/** With one worker, it parses one chunk in this many (measured on 2 cores: 4 is fastest). */
+const PIPELINE_SHARE = 4;
 
 /**
  * `--workers N`: three steps per chunk, each spread over the N workers; the main thread only
