@@ -14,7 +14,14 @@ export interface InputSource {
 
 /** Opens the input eagerly so that a missing or unreadable file fails before any work starts. */
 export function openInput(path: string, stdin: Readable, chunkBytes?: number): InputSource {
-  if (path === '-') return { lines: wholeLines(stdin as AsyncIterable<Buffer>), name: 'stdin' };
+  // Standard input is read like a file, into reused buffers (a stream would allocate per chunk);
+  // an in-process stream (tests call main() with one) is regrouped into whole lines instead.
+  if (path === '-') {
+    const fd = (stdin as { fd?: unknown }).fd;
+    if (fd !== 0) return { lines: wholeLines(stdin as AsyncIterable<Buffer>), name: 'stdin' };
+    const stat = fstatSync(0); // `payrun - < file` has a size; a pipe does not
+    return { lines: fileChunks(0, chunkBytes), size: stat.isFile() ? stat.size : undefined, name: 'stdin' };
+  }
   const fd = openSync(path, 'r');
   const stat = fstatSync(fd);
   if (stat.isDirectory()) {

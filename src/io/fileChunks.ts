@@ -3,14 +3,21 @@ import { InputError } from './inputError.js';
 import { MAX_LINE_BYTES } from './wholeLines.js';
 
 
+/** One read; a non-blocking descriptor with nothing to read yet (EAGAIN) is waited for. */
 function readInto(fd: number, buf: Buffer, offset: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    read(fd, buf, offset, buf.length - offset, null, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead)));
+    const attempt = (): void =>
+      read(fd, buf, offset, buf.length - offset, null, (error, bytesRead) => {
+        if (error?.code === 'EAGAIN') setTimeout(attempt, 1);
+        else if (error) reject(error);
+        else resolve(bytesRead);
+      });
+    attempt();
   });
 }
 
 /**
- * Reads a file as chunks that end on a line boundary (the last may lack its terminator),
+ * Reads a file or a pipe (standard input is fd 0) as chunks that end on a line boundary (the last may lack its terminator),
  * straight into two reused buffers: no garbage per chunk, so memory stays flat whatever the
  * file size. A yielded chunk stays valid until the next one is asked for (run() hands it to the
  * engine, which parses it or copies it, before that).
