@@ -23,14 +23,13 @@ export function packageVersion(): string {
 }
 
 /**
- * The default worker count: the fastest measured (README, Benchmarks). On 2 or 3 cores that is
- * one worker: the main thread parses while the worker decides (a two-stage pipeline). With 4
- * or more cores every step is spread over the workers, so use all but the main thread's core,
- * up to 8 (not measured here: our machines have 2 cores).
+ * The default worker count: the fastest measured (README, Benchmarks): one worker, so the main
+ * thread parses while the worker decides (a two-stage pipeline); none on a single core. More
+ * workers spread every step over them, which lost on our 2-core machines and is not measured on
+ * bigger ones, so it stays a choice (`--workers N`) rather than a guess.
  */
 export function defaultWorkers(cores = availableParallelism()): number {
-  if (cores <= 1) return 0;
-  return cores >= 4 ? Math.min(cores - 1, 8) : 1;
+  return cores >= 2 ? 1 : 0;
 }
 
 export function parseCount(name: string, min: number, max: number): (value: string) => number {
