@@ -1,10 +1,28 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { writeAll } from './cliIo.js';
 
-/** Writes a whole file atomically: a temp file beside it, fsync, rename over the target. */
+/**
+ * Writes a whole file atomically: a temp file beside it, fsync, rename over the target. A target
+ * that exists and is not a regular file (a FIFO, /dev/stdout, a device) is written in place:
+ * renaming over it would replace it.
+ */
 export function writeFileAtomic(path: string, data: string): void {
+  let special = false;
+  try {
+    special = !statSync(path).isFile();
+  } catch {
+    // missing: created by the rename
+  }
+  if (special) {
+    try {
+      writeFileSync(path, data);
+      return;
+    } catch (error) {
+      throw asWriteError(error, path);
+    }
+  }
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fd = openSync(temp, 'w');

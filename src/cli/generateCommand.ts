@@ -1,4 +1,6 @@
 import { type CliIo, ExitCode, writeAll } from './cliIo.js';
+import { basename } from 'node:path';
+import { asWriteError } from './accountsOutput.js';
 import { describeError } from './errors.js';
 import { startProgress } from './progress.js';
 
@@ -37,7 +39,10 @@ export async function generateCommand(out: string, options: GenerateCommandOptio
     return ExitCode.Ok;
   } catch (error) {
     progress.stop();
-    await writeAll(io.stderr, `${describeError(error, out)}\n`);
+    // I/O errors name the file the user gave (not the temp file behind it) as a write.
+    const path = (error as NodeJS.ErrnoException)?.path;
+    const target = options.expected !== undefined && path?.includes(basename(options.expected)) ? options.expected : out;
+    await writeAll(io.stderr, `${describeError(asWriteError(error, target), out)}\n`);
     return ExitCode.Fatal;
   }
 }

@@ -1,7 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { type CliIo, ExitCode, writeAll } from './cliIo.js';
+import { resolve } from 'node:path';
+import { type CliIo, ExitCode, UsageError, writeAll } from './cliIo.js';
 import { generateCommand } from './generateCommand.js';
 import { runCommand } from './runCommand.js';
 
@@ -41,6 +42,17 @@ export function parseCount(name: string, min: number, max: number): (value: stri
   };
 }
 
+/** Two of the named files being one path would overwrite the input or one output with another. */
+function checkDistinct(paths: Record<string, string | undefined>): void {
+  const seen = new Map<string, string>();
+  for (const [role, path] of Object.entries(paths)) {
+    if (path === undefined) continue;
+    const other = seen.get(resolve(path));
+    if (other !== undefined) throw new UsageError(`${other} and ${role} are the same file '${path}'`);
+    seen.set(resolve(path), role);
+  }
+}
+
 /** Runs payrun with argv (without node and script) and returns the exit code; never calls process.exit. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let exitCode: number = ExitCode.Ok;
@@ -71,6 +83,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     )
     .addHelpText('after', HELP_EXAMPLES)
     .action(async (file: string, opts: { output?: string; rejects?: string; strict: boolean; quiet: boolean; workers?: number }) => {
+      if (opts.rejects === '-') throw new UsageError("--rejects needs a file ('-' is where the accounts go)");
+      checkDistinct({ input: file === '-' ? undefined : file, '--output': opts.output === '-' ? undefined : opts.output, '--rejects': opts.rejects });
       exitCode = await runCommand(file, { ...opts, workers: opts.workers ?? defaultWorkers() }, io);
     });
 
@@ -86,6 +100,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
     .addHelpText('after', '\nExample:\n  payrun generate -n 1000000 -c 5000 --seed 7 --expected expected.csv tx.csv\n')
     .action(async (out: string, opts: Parameters<typeof generateCommand>[1]) => {
+      if (out === '-') throw new UsageError("generate writes a file; '-' is not one");
+      checkDistinct({ output: out, '--expected': opts.expected });
       exitCode = await generateCommand(out, opts, io);
     });
 
@@ -93,6 +109,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
+    if (error instanceof UsageError) {
+      await writeAll(io.stderr, `payrun: ${error.message} (see 'payrun --help')\n`);
+      return ExitCode.Usage;
+    }
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return ExitCode.Ok; // --help, --version
       const line = (errors.join('') || error.message).trim().split('\n')[0]!.replace(/^error: /, '');

@@ -3,7 +3,7 @@ import { chunkBytesFor, createEngine } from '../engine/createEngine.js';
 import { run, StrictReject } from '../engine/run.js';
 import { countAccounts, formatAccounts } from '../io/accountsCsv.js';
 import { RejectsFile } from '../io/rejectsWriter.js';
-import { asWriteError, writeAccounts } from './accountsOutput.js';
+import { writeAccounts } from './accountsOutput.js';
 import { type CliIo, ExitCode, writeAll } from './cliIo.js';
 import { describeError } from './errors.js';
 import { openInput } from './inputSource.js';
@@ -26,13 +26,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   try {
     const input = openInput(file, io.stdin, chunkBytesFor(options.workers));
     name = input.name;
-    if (options.rejects !== undefined) {
-      try {
-        rejects = new RejectsFile(options.rejects);
-      } catch (error) {
-        throw asWriteError(error, options.rejects);
-      }
-    }
+    if (options.rejects !== undefined) rejects = new RejectsFile(options.rejects);
     const rejectsCsv = rejects?.csv;
     const progress = await startProgress(io.stderr, !options.quiet, input.size);
     let result;
@@ -45,8 +39,9 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
       });
     } finally {
       progress.stop();
-      rejects?.close();
+      const file = rejects;
       rejects = undefined;
+      file?.close();
     }
     await writeAccounts(formatAccounts(result.accounts), options.output, io.stdout);
     if (!options.quiet) {
@@ -55,7 +50,11 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     }
     return ExitCode.Ok;
   } catch (error) {
-    rejects?.close();
+    try {
+      rejects?.close();
+    } catch {
+      // the first error is the one to report
+    }
     const message =
       error instanceof StrictReject
         ? `payrun: row rejected under --strict: ${reasonCode(error.reason)} (${name}:${error.line})`

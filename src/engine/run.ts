@@ -80,7 +80,10 @@ export async function run(lines: AsyncIterable<Buffer>, options: RunOptions): Pr
         from = header.scan(chunk);
         skippedLines = header.lines - before;
       }
-      pending.push({ batch: engine.submit(chunk, from), skippedLines, bytes: chunk.length });
+      const batch = engine.submit(chunk, from);
+      // A batch that fails is reported by the await in report(), or dropped after a fatal error.
+      if (batch instanceof Promise) batch.catch(() => undefined);
+      pending.push({ batch, skippedLines, bytes: chunk.length });
       while (pending.length >= engine.depth) await report();
     }
     while (pending.length > 0) await report();

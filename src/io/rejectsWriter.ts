@@ -31,17 +31,19 @@ export class RejectsCsv {
     if (this.pending > 0) this.drain();
   }
 
+  private drain(): void {
+    const data = Buffer.concat(this.parts);
+    this.parts = [];
+    this.pending = 0;
+    this.flush(data);
+  }
+
   private push(part: Buffer): void {
     this.parts.push(part);
     this.pending += part.length;
     if (this.pending >= FLUSH_AT) this.drain();
   }
 
-  private drain(): void {
-    this.flush(Buffer.concat(this.parts));
-    this.parts = [];
-    this.pending = 0;
-  }
 }
 
 function needsQuotes(text: Uint8Array): boolean {
@@ -52,20 +54,40 @@ function needsQuotes(text: Uint8Array): boolean {
   return false;
 }
 
-/** A RejectsCsv written to a file as it goes (bounded memory however many rows are rejected). */
+/**
+ * A RejectsCsv written to a file as it goes (bounded memory however many rows are rejected).
+ * I/O errors name the file and say "write", whichever call failed.
+ */
 export class RejectsFile {
-  private readonly fd: number;
+  private fd: number;
   readonly csv: RejectsCsv;
 
-  constructor(path: string) {
-    this.fd = openSync(path, 'w');
+  constructor(private readonly path: string) {
+    this.fd = this.io(() => openSync(path, 'w'));
     this.csv = new RejectsCsv((data) => {
-      writeSync(this.fd, data);
+      this.io(() => writeSync(this.fd, data));
     });
   }
 
+  /** Flushes and closes; safe to call again (after an error, the second call only releases). */
   close(): void {
-    this.csv.end();
-    closeSync(this.fd);
+    const fd = this.fd;
+    if (fd < 0) return;
+    try {
+      this.csv.end();
+    } finally {
+      this.fd = -1;
+      closeSync(fd);
+    }
+  }
+
+  private io<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (error) {
+      const errno = error as NodeJS.ErrnoException;
+      if (errno && typeof errno.code === 'string') Object.assign(errno, { path: this.path, syscall: 'write' });
+      throw error;
+    }
   }
 }
