@@ -43,19 +43,22 @@ export class ParallelEngine implements Engine {
   private readonly slotOf = new Map<RowBatch, Slot>();
   private ownedUpTo: Promise<unknown> = Promise.resolve();
   private turn = 0;
+  private slotsMade = 0;
+  private nextSlotId = 0;
   private readonly row = new ParsedRow();
 
   constructor(workers: number, expectedTxs = 0) {
     const perShard = Math.ceil(expectedTxs / workers);
     this.threads = Array.from({ length: workers }, (_, shard) => new EngineThread({ shard, shards: workers, expectedTxs: perShard }));
     this.depth = 2 * workers + 2;
-    for (let i = 0; i < this.depth; i++) this.free.push(newSlot(SLOT_BYTES));
   }
 
   submit(chunk: Buffer, from: number): Promise<RowBatch> {
+    // Slots are made as needed (a small input needs one, sized to it), at most `depth` of them.
     let slot = this.free.pop();
-    if (slot === undefined) throw new Error('more batches outstanding than the engine depth');
-    if (slot.chunk.length < chunk.length) slot = newSlot(chunk.length);
+    if (slot === undefined && this.slotsMade >= this.depth) throw new Error('more batches outstanding than the engine depth');
+    if (slot === undefined) this.slotsMade++;
+    if (slot === undefined || slot.chunk.length < chunk.length) slot = this.newSlot(chunk);
     chunk.copy(slot.chunk, 0);
     const { buffers, batch } = slot;
     this.slotOf.set(batch, slot);
@@ -104,8 +107,9 @@ export class ParallelEngine implements Engine {
     const slot = this.slotOf.get(batch);
     if (slot === undefined) return;
     this.slotOf.delete(batch);
-    if (slot.chunk.length === SLOT_BYTES) this.free.push(slot);
-    else this.free.push(newSlot(SLOT_BYTES)); // a slot grown for a long line is not kept
+    // A slot made for a long line is dropped; the next chunk gets a new one of the usual size.
+    if (slot.chunk.length <= SLOT_BYTES) this.free.push(slot);
+    else this.slotsMade--;
   }
 
   async finish(): Promise<AccountBalances> {
@@ -124,13 +128,31 @@ export class ParallelEngine implements Engine {
     return merged;
   }
 
+  /**
+   * A slot for this chunk: the usual size; smaller for a small chunk (a small input, or a pipe's
+   * short reads); the chunk's own size for a long line, with row columns sized by its line
+   * count rather than for the worst case (a row every 2 bytes).
+   */
+  private newSlot(chunk: Buffer): Slot {
+    const long = chunk.length > SLOT_BYTES;
+    const bytes = long ? chunk.length : chunk.length < SLOT_BYTES / 2 ? chunk.length : SLOT_BYTES;
+    const capacity = long ? countLines(chunk) + 1 : rowCapacityFor(bytes);
+    const buffers: SlotBuffers = {
+      id: this.nextSlotId++,
+      chunk: new SharedArrayBuffer(bytes),
+      columns: new SharedArrayBuffer(capacity * BYTES_PER_ROW),
+      capacity,
+    };
+    return { buffers, chunk: Buffer.from(buffers.chunk), batch: new RowBatch(capacity, buffers.columns) };
+  }
+
   async abort(): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.terminate()));
   }
 }
 
-function newSlot(bytes: number): Slot {
-  const capacity = rowCapacityFor(bytes);
-  const buffers: SlotBuffers = { chunk: new SharedArrayBuffer(bytes), columns: new SharedArrayBuffer(capacity * BYTES_PER_ROW), capacity };
-  return { buffers, chunk: Buffer.from(buffers.chunk), batch: new RowBatch(capacity, buffers.columns) };
+function countLines(chunk: Buffer): number {
+  let lines = 0;
+  for (let p = chunk.indexOf(10); p >= 0; p = chunk.indexOf(10, p + 1)) lines++;
+  return lines;
 }

@@ -22,13 +22,16 @@ const ledger = new Ledger(expectedTxs);
 // Only needed when ownership is partitioned over several workers.
 let ownership: TxOwnership | undefined;
 const row = new ParsedRow();
-const views = new WeakMap<SharedArrayBuffer, { chunk: Buffer; batch: RowBatch }>();
+const views = new Map<number, { chunk: Buffer; batch: RowBatch }>();
+const MAX_VIEWS = 64;
 
+/** The views over a slot's shared buffers, made once per slot. */
 function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
-  let view = views.get(slot.columns);
-  if (view === undefined || view.chunk.buffer !== slot.chunk) {
+  let view = views.get(slot.id);
+  if (view === undefined) {
+    if (views.size >= MAX_VIEWS) views.clear(); // slots replaced for long lines are never seen again
     view = { chunk: Buffer.from(slot.chunk), batch: new RowBatch(slot.capacity, slot.columns) };
-    views.set(slot.columns, view);
+    views.set(slot.id, view);
   }
   return view;
 }

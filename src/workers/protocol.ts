@@ -29,6 +29,8 @@ export interface WorkerSetup {
 
 /** Where one chunk and its rows live. */
 export interface SlotBuffers {
+  /** Never reused for other buffers: a SharedArrayBuffer arrives as a new object each message, so workers key their views by this. */
+  id: number;
   chunk: SharedArrayBuffer;
   columns: SharedArrayBuffer;
   capacity: number;
