@@ -5,19 +5,18 @@ import type { RunStats } from '../engine/runStats.js';
 function grouped(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
-const number = { format: grouped };
 
 /** The end-of-run summary for stderr: rows read, applied, rejected by reason, accounts, time, rate. */
 export function formatSummary(stats: RunStats, accounts: number, seconds: number): string {
   const reasons: string[] = [];
   stats.byReason.forEach((count, reason) => {
-    if (count > 0) reasons.push(`${REASON_CODES[reason]} ${number.format(count)}`);
+    if (count > 0) reasons.push(`${REASON_CODES[reason]} ${grouped(count)}`);
   });
   const rate = seconds > 0 ? Math.round(stats.rows / seconds) : stats.rows;
   return [
-    `payrun: ${number.format(stats.rows)} rows read, ${number.format(stats.applied)} applied, ${number.format(stats.rejected)} rejected`,
+    `payrun: ${grouped(stats.rows)} rows read, ${grouped(stats.applied)} applied, ${grouped(stats.rejected)} rejected`,
     ...(reasons.length > 0 ? [`  rejected by reason: ${reasons.join(', ')}`] : []),
-    `  ${number.format(accounts)} accounts, ${seconds.toFixed(2)} s, ${number.format(rate)} rows/s`,
+    `  ${grouped(accounts)} accounts, ${seconds.toFixed(2)} s, ${grouped(rate)} rows/s`,
     '',
   ].join('\n');
 }

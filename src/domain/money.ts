@@ -6,7 +6,6 @@
  */
 export const SCALE = 10_000;
 export const LIMIT = Number.MAX_SAFE_INTEGER; // 900719925474.0991 in ten-thousandths
-export const MAX_FRACTION_DIGITS = 4;
 
 /** Renders ten-thousandths with exactly four decimals; '-' only for a negative value. */
 export function formatAmount(units: number): string {
