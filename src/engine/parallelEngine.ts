@@ -34,7 +34,8 @@ const PIPELINE_SHARE = 4;
  *    rows of its own clients (client % N) to its own Ledger, and writes each row's outcome into
  *    the shared reason column.
  * Every id is judged in file order by one table, and a client's rows all reach one ledger in
- * file order, so the result equals the serial engine's for every N.
+ * file order, so the result equals the serial engine's for every N. With one worker the split
+ * is different: see pipeline().
  */
 export class ParallelEngine implements Engine {
   readonly depth: number;
