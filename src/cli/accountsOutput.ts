@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { asWriteError } from '../io/writeError.js';
 import { writeAll } from './cliIo.js';
 
 /**
@@ -43,11 +44,4 @@ export function writeFileAtomic(path: string, data: string): void {
 export async function writeAccounts(text: string, output: string | undefined, stdout: Writable): Promise<void> {
   if (output !== undefined && output !== '-') writeFileAtomic(output, text);
   else await writeAll(stdout, text);
-}
-
-/** An I/O error reported against the file the user named, as a write (not our temp file). */
-export function asWriteError(error: unknown, path: string): unknown {
-  const errno = error as NodeJS.ErrnoException;
-  if (errno && typeof errno.code === 'string') return Object.assign(errno, { path, syscall: 'write' });
-  return error;
 }

@@ -1,6 +1,6 @@
 import { type CliIo, ExitCode, writeAll } from './cliIo.js';
 import { basename } from 'node:path';
-import { asWriteError } from './accountsOutput.js';
+import { asWriteError } from '../io/writeError.js';
 import { describeError } from './errors.js';
 import { startProgress } from './progress.js';
 

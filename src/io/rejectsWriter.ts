@@ -1,5 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { REASON_CODES } from '../domain/rejectReason.js';
+import { asWriteError } from './writeError.js';
 
 const FLUSH_AT = 64 * 1024;
 const COMMA = 44;
@@ -85,9 +86,7 @@ export class RejectsFile {
     try {
       return call();
     } catch (error) {
-      const errno = error as NodeJS.ErrnoException;
-      if (errno && typeof errno.code === 'string') Object.assign(errno, { path: this.path, syscall: 'write' });
-      throw error;
+      throw asWriteError(error, this.path);
     }
   }
 }
