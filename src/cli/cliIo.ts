@@ -7,7 +7,7 @@ export interface CliIo {
   stderr: Writable & { isTTY?: boolean };
 }
 
-export const ExitCode = { Ok: 0, Fatal: 1, Usage: 2 } as const;
+export const ExitCode = { Ok: 0, Fatal: 1, Usage: 2, Interrupted: 130, Terminated: 143 } as const;
 
 /** A usage error: exit 2 with one line on stderr. */
 export class UsageError extends Error {}

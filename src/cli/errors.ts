@@ -1,4 +1,5 @@
 import { InputError } from '../io/inputError.js';
+import { JournalError } from '../journal/journalError.js';
 
 /** One line for a fatal error, never a stack trace: `payrun: <what> (<file>:<line>)`. */
 export function describeError(error: unknown, file?: string): string {
@@ -6,6 +7,7 @@ export function describeError(error: unknown, file?: string): string {
     const where = file !== undefined && error.line !== undefined ? ` (${file}:${error.line})` : file !== undefined ? ` (${file})` : '';
     return `payrun: ${error.message}${where}`;
   }
+  if (error instanceof JournalError) return `payrun: ${error.message}`;
   const errno = error as NodeJS.ErrnoException;
   if (errno && typeof errno.code === 'string' && typeof errno.syscall === 'string') {
     const path = errno.path !== undefined ? ` '${errno.path}'` : '';

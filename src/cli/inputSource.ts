@@ -10,6 +10,12 @@ export interface InputSource {
   size?: number;
   /** The name used in error messages. */
   name: string;
+  /** A regular file (also a redirected standard input): its descriptor, which can be read again from any offset. */
+  file?: { fd: number; chunksFrom: (offset: number) => AsyncIterable<Buffer> };
+}
+
+function regularFile(fd: number, chunkBytes: number | undefined): InputSource['file'] {
+  return { fd, chunksFrom: (offset) => fileChunks(fd, chunkBytes, offset) };
 }
 
 /** Opens the input eagerly so that a missing or unreadable file fails before any work starts. */
@@ -20,12 +26,14 @@ export function openInput(path: string, stdin: Readable, chunkBytes?: number): I
     const fd = (stdin as { fd?: unknown }).fd;
     if (fd !== 0) return { lines: wholeLines(stdin as AsyncIterable<Buffer>), name: 'stdin' };
     const stat = fstatSync(0); // `payrun - < file` has a size; a pipe does not
-    return { lines: fileChunks(0, chunkBytes), size: stat.isFile() ? stat.size : undefined, name: 'stdin' };
+    if (!stat.isFile()) return { lines: fileChunks(0, chunkBytes), name: 'stdin' };
+    return { lines: fileChunks(0, chunkBytes), size: stat.size, name: 'stdin', file: regularFile(0, chunkBytes) };
   }
   const fd = openSync(path, 'r');
   const stat = fstatSync(fd);
   if (stat.isDirectory()) {
     throw Object.assign(new Error('EISDIR: is a directory'), { code: 'EISDIR', syscall: 'read', path });
   }
-  return { lines: fileChunks(fd, chunkBytes), size: stat.isFile() ? stat.size : undefined, name: path };
+  if (!stat.isFile()) return { lines: fileChunks(fd, chunkBytes), name: path };
+  return { lines: fileChunks(fd, chunkBytes), size: stat.size, name: path, file: regularFile(fd, chunkBytes) };
 }

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { type CliIo, ExitCode, UsageError, writeAll } from './cliIo.js';
+import { FSYNC_MODES, type FsyncMode } from '../journal/journalWriter.js';
 import { generateCommand } from './generateCommand.js';
+import { replayCommand, verifyCommand } from './journalCommands.js';
 import { runCommand } from './runCommand.js';
 
 const HELP_EXAMPLES = `
@@ -11,6 +13,8 @@ Examples:
   payrun transactions.csv > accounts.csv
   payrun --rejects rejects.csv -o accounts.csv transactions.csv
   cat transactions.csv | payrun - --strict
+  payrun --journal ledger/ day1.csv > accounts.csv   # then day2.csv, ...; resumable
+  payrun journal verify ledger/
   payrun generate -n 1000000 -c 5000 --seed 7 tx.csv
 `;
 
@@ -53,6 +57,17 @@ function checkDistinct(paths: Record<string, string | undefined>): void {
   }
 }
 
+interface RunOptions {
+  output?: string;
+  rejects?: string;
+  strict: boolean;
+  quiet: boolean;
+  workers?: number;
+  journal?: string;
+  fsync?: FsyncMode;
+  snapshotEvery?: number;
+}
+
 /** Runs payrun with argv (without node and script) and returns the exit code; never calls process.exit. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   let exitCode: number = ExitCode.Ok;
@@ -81,9 +96,21 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         parseCount('--workers', 0, 64),
       ),
     )
+    .option('--journal <dir>', 'keep the ledger in DIR: every decision journaled, resumable after a crash, accounts carried over between runs')
+    .addOption(new Option('--fsync <mode>', 'with --journal: when the journal is flushed to disk').choices(FSYNC_MODES))
+    .addOption(
+      new Option('--snapshot-every <rows>', 'with --journal: rows between snapshots of the whole state').argParser(
+        parseCount('--snapshot-every', 1, Number.MAX_SAFE_INTEGER),
+      ),
+    )
     .addHelpText('after', HELP_EXAMPLES)
-    .action(async (file: string, opts: { output?: string; rejects?: string; strict: boolean; quiet: boolean; workers?: number }) => {
+    .action(async (file: string, opts: RunOptions) => {
       if (opts.rejects === '-') throw new UsageError("--rejects needs a file ('-' is where the accounts go)");
+      if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
+      if (opts.journal === undefined && opts.snapshotEvery !== undefined) throw new UsageError('--snapshot-every goes with --journal');
+      if (opts.journal !== undefined && opts.strict) {
+        throw new UsageError('--strict and --journal do not go together (a strict run stops mid-batch and keeps nothing)');
+      }
       checkDistinct({ input: file === '-' ? undefined : file, '--output': opts.output === '-' ? undefined : opts.output, '--rejects': opts.rejects });
       exitCode = await runCommand(file, { ...opts, workers: opts.workers ?? defaultWorkers() }, io);
     });
@@ -103,6 +130,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       if (out === '-') throw new UsageError("generate writes a file; '-' is not one");
       checkDistinct({ output: out, '--expected': opts.expected });
       exitCode = await generateCommand(out, opts, io);
+    });
+
+  const journal = configure(program.command('journal')).description('inspect a --journal directory');
+  configure(journal.command('verify'))
+    .description('check every record, snapshot and decision of a journal; exit 1 if anything is wrong')
+    .argument('<dir>', 'the journal directory')
+    .action(async (dir: string) => {
+      exitCode = await verifyCommand(dir, io);
+    });
+  configure(journal.command('replay'))
+    .description('rebuild the accounts from the journal\'s events alone (no input files), optionally as of an earlier point')
+    .argument('<dir>', 'the journal directory')
+    .option('--until-seq <s>', 'stop after journal record S', parseCount('--until-seq', 1, Number.MAX_SAFE_INTEGER))
+    .option('--until-line <n>', 'stop after line N of an input (the last one, or --input K)', parseCount('--until-line', 1, Number.MAX_SAFE_INTEGER))
+    .option('--input <k>', 'with --until-line: the K-th input the journal holds (1 = first)', parseCount('--input', 1, Number.MAX_SAFE_INTEGER))
+    .option('-o, --output <file>', 'write accounts to FILE (atomically) instead of standard output')
+    .action(async (dir: string, opts: { untilSeq?: number; untilLine?: number; input?: number; output?: string }) => {
+      if (opts.untilSeq !== undefined && opts.untilLine !== undefined) throw new UsageError('--until-seq and --until-line do not go together');
+      if (opts.input !== undefined && opts.untilLine === undefined) throw new UsageError('--input goes with --until-line');
+      exitCode = await replayCommand(dir, { seq: opts.untilSeq, line: opts.untilLine, input: opts.input, output: opts.output }, io);
     });
 
   try {

@@ -1,12 +1,14 @@
 import { reasonCode } from '../domain/rejectReason.js';
 import { chunkBytesFor, createEngine } from '../engine/createEngine.js';
-import { run, StrictReject } from '../engine/run.js';
-import { countAccounts, formatAccounts } from '../io/accountsCsv.js';
+import { type RunResult, run, StrictReject } from '../engine/run.js';
+import { type AccountBalances, countAccounts, formatAccounts } from '../io/accountsCsv.js';
 import { RejectsFile } from '../io/rejectsWriter.js';
+import type { FsyncMode } from '../journal/journalWriter.js';
 import { writeAccounts } from './accountsOutput.js';
 import { type CliIo, ExitCode, writeAll } from './cliIo.js';
 import { describeError } from './errors.js';
 import { openInput } from './inputSource.js';
+import { JournalSession } from './journalSession.js';
 import { startProgress } from './progress.js';
 import { formatSummary } from './summary.js';
 
@@ -16,42 +18,83 @@ export interface RunCommandOptions {
   strict: boolean;
   quiet: boolean;
   workers: number;
+  journal?: string;
+  fsync?: FsyncMode;
+  snapshotEvery?: number;
 }
 
-/** `payrun [options] <file>`: the batch run. Returns the exit code. */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: ExitCode.Interrupted, SIGTERM: ExitCode.Terminated };
+
+/** `payrun [options] <file>`: the batch run, optionally through a journal. Returns the exit code. */
 export async function runCommand(file: string, options: RunCommandOptions, io: CliIo): Promise<number> {
   const started = performance.now();
   let rejects: RejectsFile | undefined;
+  let session: JournalSession | undefined;
   let name = file;
+  const say = async (line: string): Promise<void> => {
+    if (!options.quiet) await writeAll(io.stderr, `payrun: ${line}\n`);
+  };
+  const warnings: string[] = [];
   try {
     const input = openInput(file, io.stdin, chunkBytesFor(options.workers));
     name = input.name;
+    if (options.journal !== undefined) {
+      session = JournalSession.open(input, { dir: options.journal, fsync: options.fsync ?? 'batch', snapshotEvery: options.snapshotEvery, warn: (line) => warnings.push(line) });
+    }
+    for (const line of warnings.splice(0)) await say(line);
     if (options.rejects !== undefined) rejects = new RejectsFile(options.rejects);
     const rejectsCsv = rejects?.csv;
-    const progress = await startProgress(io.stderr, !options.quiet, input.size);
-    let result;
-    try {
-      result = await run(input.lines, {
-        engine: createEngine(options.workers, input.size),
-        strict: options.strict,
-        onReject: rejectsCsv ? (line, reason, buf, start, end) => rejectsCsv.add(line, reason, buf, start, end) : undefined,
-        onProgress: (stats) => progress.update(stats.bytes, stats.rows),
-      });
-    } finally {
-      progress.stop();
-      const file = rejects;
-      rejects = undefined;
-      file?.close();
+    const onReject = rejectsCsv ? rejectsCsv.add.bind(rejectsCsv) : undefined;
+    if (onReject) session?.replayRejects(onReject);
+
+    let accounts: AccountBalances;
+    let result: RunResult | undefined;
+    if (session?.plan.kind === 'done') {
+      const { input: applied } = session.plan;
+      await say(`${name} is already applied in journal '${session.dir}' (input ${applied.index + 1}, sha256 ${applied.sha256.slice(0, 12)}, ${applied.rows} rows); nothing to do`);
+      accounts = session.state;
+    } else {
+      if (session?.plan.kind === 'resume') await say(`resuming ${name} at line ${session.plan.input.nextLine + 1} (journal '${session.dir}')`);
+      const progress = await startProgress(io.stderr, !options.quiet, input.size);
+      try {
+        result = await run(session ? session.chunks : input.lines, {
+          engine: createEngine(options.workers, session ? session.remainingBytes : input.size, session?.state),
+          strict: options.strict,
+          onReject,
+          onProgress: (stats) => progress.update(stats.bytes + (session?.start?.offset ?? 0), stats.rows),
+          ...session?.hooks(),
+        });
+      } finally {
+        progress.stop();
+      }
+      accounts = result.accounts;
     }
-    await writeAccounts(formatAccounts(result.accounts), options.output, io.stdout);
-    if (!options.quiet) {
+    const openRejects = rejects;
+    rejects = undefined;
+    openRejects?.close();
+    if (result?.stopped && session) {
+      const signal = session.signal ?? 'SIGTERM';
+      await session.close();
+      await writeAll(io.stderr, `payrun: stopped by ${signal} after line ${session.stoppedAt} of ${name}; journal '${session.dir}' holds every row so far: run the same command to resume\n`);
+      return SIGNAL_EXIT[signal] ?? ExitCode.Terminated;
+    }
+    await session?.close();
+    session = undefined;
+    await writeAccounts(formatAccounts(accounts), options.output, io.stdout);
+    if (!options.quiet && result) {
       const seconds = (performance.now() - started) / 1000;
-      await writeAll(io.stderr, formatSummary(result.stats, countAccounts(result.accounts), seconds));
+      await writeAll(io.stderr, formatSummary(result.stats, countAccounts(accounts), seconds));
     }
     return ExitCode.Ok;
   } catch (error) {
+    for (const line of warnings.splice(0)) await say(line);
     try {
       rejects?.close();
+    } catch {
+      // the first error is the one to report
+    }
+    try {
+      await session?.close();
     } catch {
       // the first error is the one to report
     }

@@ -1,3 +1,4 @@
+import type { LedgerState } from './ledgerState.js';
 import { LIMIT } from './money.js';
 import { RejectReason } from './rejectReason.js';
 import { TxBook, TxState } from './txBook.js';
@@ -23,6 +24,32 @@ export class Ledger {
 
   constructor(expectedTxs = 0) {
     this.book = new TxBook(expectedTxs);
+  }
+
+  /**
+   * A ledger holding a saved state, with room for expectedNewTxs more transactions. With
+   * `keep`, only the accounts and transactions of the clients it accepts (a worker's shard).
+   */
+  static fromState(state: LedgerState, expectedNewTxs = 0, keep: (client: number) => boolean = () => true): Ledger {
+    const ledger = new Ledger(state.txAmounts.length + expectedNewTxs);
+    for (let c = 0; c < CLIENT_COUNT; c++) {
+      if (!keep(c)) continue;
+      ledger.available[c] = state.available[c]!;
+      ledger.held[c] = state.held[c]!;
+      ledger.flags[c] = state.flags[c]!;
+    }
+    const { txKeys, txAmounts } = state;
+    for (let i = 0; i < txAmounts.length; i++) {
+      const meta = txKeys[2 * i + 1]!;
+      if (keep(meta >>> 8)) ledger.book.insert(txKeys[2 * i]!, meta, txAmounts[i]!);
+    }
+    return ledger;
+  }
+
+  /** A copy of everything this ledger knows (it goes on changing; the copy does not). */
+  exportState(): LedgerState {
+    const { keys, amounts } = this.book.entries();
+    return { available: this.available.slice(), held: this.held.slice(), flags: this.flags.slice(), txKeys: keys, txAmounts: amounts };
   }
 
   /**

@@ -107,6 +107,29 @@ export class TxBook {
     this.amounts[slot] = amount;
   }
 
+  /** The live entries, in slot order: [tx, meta] pairs and their amounts (copies). */
+  entries(): { keys: Uint32Array; amounts: Float64Array } {
+    const keys = new Uint32Array(this.count * 2);
+    const amounts = new Float64Array(this.count);
+    let n = 0;
+    for (let slot = 0; slot < this.capacity; slot++) {
+      const meta = this.slots[2 * slot + 1]!;
+      if (meta === 0) continue;
+      keys[2 * n] = this.slots[2 * slot]!;
+      keys[2 * n + 1] = meta;
+      amounts[n++] = this.amounts[slot]!;
+    }
+    return { keys, amounts };
+  }
+
+  /** Puts back an entry from entries() (restoring a snapshot); tx must not be in the book. */
+  insert(tx: number, meta: number, amount: number): void {
+    const slot = this.claim(tx, meta >>> 8);
+    if (slot < 0) throw new RangeError(`tx ${tx} is in the book twice`);
+    this.slots[2 * slot + 1] = meta;
+    this.amounts[slot] = amount;
+  }
+
   private grow(): void {
     const { slots, amounts } = this;
     const oldCapacity = this.capacity;

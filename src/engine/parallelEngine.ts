@@ -1,4 +1,5 @@
 import { CLIENT_COUNT } from '../domain/ledger.js';
+import { type LedgerState, mergeShards } from '../domain/ledgerState.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { BYTES_PER_ROW, RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { parseLines } from '../io/lineParser.js';
@@ -48,10 +49,13 @@ export class ParallelEngine implements Engine {
   private nextSlotId = 0;
   private readonly row = new ParsedRow();
 
-  constructor(workers: number, expectedTxs = 0) {
+  constructor(workers: number, expectedTxs = 0, initial?: LedgerState) {
     const perShard = Math.ceil(expectedTxs / workers);
     this.threads = Array.from({ length: workers }, (_, shard) => new EngineThread({ shard, shards: workers, expectedTxs: perShard }));
     this.depth = 2 * workers + 2;
+    // Each worker handles its messages in order, so the restore is done before any batch; a
+    // failure surfaces at the first batch's reply.
+    if (initial) for (const thread of this.threads) thread.request({ kind: 'restore', state: initial }).catch(() => undefined);
   }
 
   submit(chunk: Buffer, from: number): Promise<RowBatch> {
@@ -111,6 +115,16 @@ export class ParallelEngine implements Engine {
     // A slot made for a long line is dropped; the next chunk gets a new one of the usual size.
     if (slot.chunk.length <= SLOT_BYTES) this.free.push(slot);
     else this.slotsMade--;
+  }
+
+  async snapshot(): Promise<LedgerState> {
+    const parts = await Promise.all(this.threads.map((thread) => thread.request({ kind: 'snapshot' })));
+    return mergeShards(
+      parts.map((part, shard) => {
+        if (part.kind !== 'state') throw new Error(`engine worker ${shard} did not send its state`);
+        return part.state;
+      }),
+    );
   }
 
   async finish(): Promise<AccountBalances> {

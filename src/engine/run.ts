@@ -1,3 +1,4 @@
+import type { LedgerState } from '../domain/ledgerState.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { HeaderReader } from '../io/lineParser.js';
@@ -8,17 +9,49 @@ import { RunStats } from './runStats.js';
 /** Receives every rejected row, in file order, with its original bytes buf[start, end). */
 export type RejectSink = (line: number, reason: RejectReason, buf: Uint8Array, start: number, end: number) => void;
 
+/** Where a reported batch sits in the input. */
+export interface BatchPlace {
+  /** Byte offset in the input of the batch's chunk (row start offsets index into the chunk). */
+  offset: number;
+  /** Line number before the batch's first line: a row's line is base + batch.line[i]. */
+  base: number;
+  /** Where the input goes on after this batch: its byte offset and the lines read up to it. */
+  nextOffset: number;
+  nextLine: number;
+}
+
 export interface RunOptions {
   engine: Engine;
   onReject?: RejectSink;
   /** Stop at the first rejected row (after passing it to onReject): `--strict`. */
   strict?: boolean;
   onProgress?: (stats: RunStats) => void;
+  /**
+   * Resuming: the input starts at this byte offset, after this many lines, past the header.
+   * Offsets and lines reported are the input's own, not counted from here.
+   */
+  start?: { offset: number; line: number };
+  /** Every batch once decided, in file order, after its rejects (the journal's commit point). */
+  onBatch?: (batch: RowBatch, place: BatchPlace) => void;
+  /**
+   * Checkpoints (journal snapshots): when due() says so, no more input is read until every
+   * outstanding batch is reported; then take() may ask for the engine's state at that boundary.
+   * take() is also called once at the end ('end', or 'stopped' after shouldStop), before the
+   * engine finishes.
+   */
+  checkpoint?: {
+    due: (stats: RunStats) => boolean;
+    take: (state: () => Promise<LedgerState>, when: 'due' | 'end' | 'stopped') => void | Promise<void>;
+  };
+  /** Asked before each chunk is read: true ends the run early, every batch read so far reported. */
+  shouldStop?: () => boolean;
 }
 
 export interface RunResult {
   accounts: AccountBalances;
   stats: RunStats;
+  /** The run ended early because shouldStop said so. */
+  stopped: boolean;
 }
 
 /** Thrown by run() under `strict` at the first rejected row. */
@@ -35,6 +68,7 @@ interface Pending {
   batch: RowBatch | Promise<RowBatch>;
   /** Lines of this chunk before its first data row (BOM, blank lines, the header). */
   skippedLines: number;
+  offset: number;
   bytes: number;
 }
 
@@ -44,11 +78,14 @@ interface Pending {
  * A chunk may be reused by the source once the next one is asked for.
  */
 export async function run(lines: AsyncIterable<Buffer>, options: RunOptions): Promise<RunResult> {
-  const { engine, onReject, strict = false, onProgress } = options;
+  const { engine, onReject, strict = false, onProgress, onBatch, checkpoint, shouldStop } = options;
   const header = new HeaderReader();
   const stats = new RunStats();
   const pending: Pending[] = [];
-  let lineBase = 0;
+  let lineBase = options.start?.line ?? 0;
+  let offset = options.start?.offset ?? 0;
+  if (options.start) header.done = true;
+  let stopped = false;
 
   const report = async (): Promise<void> => {
     const head = pending.shift()!;
@@ -67,12 +104,17 @@ export async function run(lines: AsyncIterable<Buffer>, options: RunOptions): Pr
     stats.applied = stats.rows - stats.rejected;
     stats.bytes += head.bytes;
     lineBase = base + batch.lines;
+    onBatch?.(batch, { offset: head.offset, base, nextOffset: head.offset + head.bytes, nextLine: lineBase });
     engine.release(batch);
     onProgress?.(stats);
   };
 
   try {
     for await (const chunk of lines) {
+      if (shouldStop?.()) {
+        stopped = true;
+        break;
+      }
       let from = 0;
       let skippedLines = 0;
       if (!header.done) {
@@ -83,13 +125,19 @@ export async function run(lines: AsyncIterable<Buffer>, options: RunOptions): Pr
       const batch = engine.submit(chunk, from);
       // A batch that fails is reported by the await in report(), or dropped after a fatal error.
       if (batch instanceof Promise) batch.catch(() => undefined);
-      pending.push({ batch, skippedLines, bytes: chunk.length });
+      pending.push({ batch, skippedLines, offset, bytes: chunk.length });
+      offset += chunk.length;
       while (pending.length >= engine.depth) await report();
+      if (checkpoint?.due(stats)) {
+        while (pending.length > 0) await report();
+        await checkpoint.take(() => engine.snapshot(), 'due');
+      }
     }
     while (pending.length > 0) await report();
+    await checkpoint?.take(() => engine.snapshot(), stopped ? 'stopped' : 'end');
   } catch (error) {
     await engine.abort();
     throw error;
   }
-  return { accounts: await engine.finish(), stats };
+  return { accounts: await engine.finish(), stats, stopped };
 }

@@ -1,4 +1,5 @@
 import { Ledger } from '../domain/ledger.js';
+import type { LedgerState } from '../domain/ledgerState.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { parseLines } from '../io/lineParser.js';
@@ -13,8 +14,8 @@ export class SerialEngine implements Engine {
   private readonly row = new ParsedRow();
   private batch = new RowBatch(0);
 
-  constructor(expectedTxs = 0) {
-    this.ledger = new Ledger(expectedTxs);
+  constructor(expectedTxs = 0, initial?: LedgerState) {
+    this.ledger = initial ? Ledger.fromState(initial, expectedTxs) : new Ledger(expectedTxs);
   }
 
   submit(chunk: Buffer, from: number): RowBatch {
@@ -26,6 +27,10 @@ export class SerialEngine implements Engine {
   }
 
   release(): void {}
+
+  snapshot(): Promise<LedgerState> {
+    return Promise.resolve(this.ledger.exportState());
+  }
 
   finish(): Promise<AccountBalances> {
     return Promise.resolve(this.ledger);

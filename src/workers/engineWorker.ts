@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Ledger } from '../domain/ledger.js';
+import type { LedgerState } from '../domain/ledgerState.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import { TxOwnership } from '../domain/txOwnership.js';
 import { ownsTxId } from '../domain/txType.js';
@@ -18,7 +19,7 @@ import type { WorkerSetup } from './protocol.js';
 const port = parentPort;
 if (port === null) throw new Error('engineWorker must run in a worker thread');
 const { shard, shards, expectedTxs } = workerData as WorkerSetup;
-const ledger = new Ledger(expectedTxs);
+let ledger = new Ledger(expectedTxs);
 // Only needed when ownership is partitioned over several workers.
 let ownership: TxOwnership | undefined;
 const row = new ParsedRow();
@@ -34,6 +35,19 @@ function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
     views.set(slot.id, view);
   }
   return view;
+}
+
+/** Starts from a saved state: this shard's accounts and transactions, and its partition of the owned ids. */
+function restore(state: LedgerState): void {
+  const mine = (client: number): boolean => shards === 1 || client % shards === shard;
+  ledger = Ledger.fromState(state, expectedTxs, mine);
+  if (shards === 1) return;
+  ownership = new TxOwnership(expectedTxs + Math.ceil(state.txAmounts.length / shards));
+  const keys = state.txKeys;
+  for (let i = 0; i < state.txAmounts.length; i++) {
+    const id = keys[2 * i]!;
+    if (txPartition(id, shards) === shard) ownership.claim(id);
+  }
 }
 
 function ownPartition(batch: RowBatch, count: number): void {
@@ -81,6 +95,13 @@ port.on('message', (message: ToWorker) => {
       batch.count = message.count;
       decide(ledger, batch);
       reply = { kind: 'decided' };
+    } else if (message.kind === 'restore') {
+      restore(message.state);
+      reply = { kind: 'restored' };
+    } else if (message.kind === 'snapshot') {
+      const state = ledger.exportState();
+      reply = { kind: 'state', state };
+      transfer.push(...[state.available, state.held, state.flags, state.txKeys, state.txAmounts].map((a) => a.buffer as ArrayBuffer));
     } else {
       const { available, held, flags } = ledger;
       reply = { kind: 'accounts', available, held, flags };

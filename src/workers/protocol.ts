@@ -4,6 +4,8 @@
  * carry only which buffers and how many rows. Rows never cross threads as text or objects.
  */
 
+import type { LedgerState } from '../domain/ledgerState.js';
+
 /** Set on a row's type by the main thread when another row already owns its tx id. */
 export const DUPLICATE_FLAG = 0x80;
 
@@ -48,6 +50,10 @@ export type ToWorker =
   | { kind: 'decide'; slot: SlotBuffers; count: number }
   /** The only worker: parse chunk[from, length), then decide its rows (replies 'parsed'). */
   | { kind: 'parseAndDecide'; slot: SlotBuffers; from: number; length: number }
+  /** Before any row: start from this state (the worker keeps its shard's part of it). */
+  | { kind: 'restore'; state: LedgerState }
+  /** Between batches: a copy of this worker's ledger state. */
+  | { kind: 'snapshot' }
   | { kind: 'finish' };
 
 /** Worker → main: one reply per message, in order. */
@@ -56,5 +62,7 @@ export type FromWorker =
   | { kind: 'owned' }
   | { kind: 'applied' }
   | { kind: 'decided' }
+  | { kind: 'restored' }
+  | { kind: 'state'; state: LedgerState }
   | { kind: 'accounts'; available: Float64Array; held: Float64Array; flags: Uint8Array }
   | { kind: 'failed'; message: string };

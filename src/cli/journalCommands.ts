@@ -1,0 +1,36 @@
+import { formatAccounts } from '../io/accountsCsv.js';
+import { replayJournal, type ReplayLimit } from '../journal/replay.js';
+import { verifyJournal } from '../journal/verify.js';
+import { writeAccounts } from './accountsOutput.js';
+import { type CliIo, ExitCode, writeAll } from './cliIo.js';
+import { describeError } from './errors.js';
+
+/** `payrun journal verify DIR`: exit 0 when the journal is sound (notes allowed), 1 with every problem listed. */
+export async function verifyCommand(dir: string, io: CliIo): Promise<number> {
+  try {
+    const report = verifyJournal(dir);
+    const lines = [
+      ...report.summary,
+      ...report.notes.map((note) => `note: ${note}`),
+      ...report.problems.map((problem) => `problem: ${problem}`),
+      report.problems.length === 0 ? 'ok' : `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} found`,
+    ];
+    await writeAll(report.problems.length === 0 ? io.stdout : io.stderr, `${lines.join('\n')}\n`);
+    return report.problems.length === 0 ? ExitCode.Ok : ExitCode.Fatal;
+  } catch (error) {
+    await writeAll(io.stderr, `${describeError(error)}\n`);
+    return ExitCode.Fatal;
+  }
+}
+
+/** `payrun journal replay DIR [--until-seq S | --until-line N [--input K]] [-o FILE]`: accounts from the events alone. */
+export async function replayCommand(dir: string, options: ReplayLimit & { output?: string }, io: CliIo): Promise<number> {
+  try {
+    const { state } = replayJournal(dir, options);
+    await writeAccounts(formatAccounts(state), options.output, io.stdout);
+    return ExitCode.Ok;
+  } catch (error) {
+    await writeAll(io.stderr, `${describeError(error)}\n`);
+    return ExitCode.Fatal;
+  }
+}

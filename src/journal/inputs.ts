@@ -1,0 +1,23 @@
+/** One input file the journal has seen, as the records so far describe it. */
+export interface InputEntry {
+  /** 0-based, in the order the inputs were started. */
+  index: number;
+  sha256: string;
+  size: number;
+  /** The name it was first run under (files are recognised by content, not by name). */
+  name: string;
+  /** Journal offset of its InputBegin record (where its rejected rows can be read back from). */
+  journalOffset: number;
+  complete: boolean;
+  /** Where the input goes on: byte offset and lines read (header and blank lines included). */
+  nextOffset: number;
+  nextLine: number;
+  rows: number;
+  rejected: number;
+}
+
+/** The one input begun and not yet complete, if any (only the last can be). */
+export function unfinishedInput(inputs: readonly InputEntry[]): InputEntry | undefined {
+  const last = inputs[inputs.length - 1];
+  return last !== undefined && !last.complete ? last : undefined;
+}

@@ -1,0 +1,94 @@
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { FRAME_BYTES, type RecordKind, sealFrame } from './format.js';
+
+/**
+ * What `--fsync` asks for (docs/journal.md says what each survives):
+ * - always: every record is on disk before the run goes on.
+ * - batch: records are written at once and flushed to disk by a timer off the hot path (group
+ *   commit, at most GROUP_COMMIT_MS apart); input ends and snapshots are always flushed.
+ * - off: never flushed by payrun (the OS writes it back when it likes).
+ */
+export type FsyncMode = 'always' | 'batch' | 'off';
+export const FSYNC_MODES: readonly FsyncMode[] = ['always', 'batch', 'off'];
+export const GROUP_COMMIT_MS = 20;
+
+/** The one writer of a journal file: appends sealed records at its end. */
+export class JournalWriter {
+  private readonly fd: number;
+  private scratch = Buffer.allocUnsafeSlow(1 << 16);
+  private timer: NodeJS.Timeout | undefined;
+  private dirty = false;
+  private flushing: Promise<void> | undefined;
+  private failure: Error | undefined;
+
+  /** Opens path for appending after `end` (anything past it, a torn tail, is cut off first). */
+  constructor(
+    path: string,
+    private end: number,
+    private seq: number,
+    private readonly mode: FsyncMode,
+  ) {
+    this.fd = openSync(path, 'r+');
+    ftruncateSync(this.fd, end);
+    if (mode === 'batch') {
+      this.timer = setInterval(() => this.flushInBackground(), GROUP_COMMIT_MS);
+      this.timer.unref();
+    }
+  }
+
+  get nextSeq(): number {
+    return this.seq + 1;
+  }
+
+  get offset(): number {
+    return this.end;
+  }
+
+  /**
+   * Appends one record: `write` puts the payload at buffer[FRAME_BYTES...] (the buffer has room
+   * for payloadBytes) and returns its exact length. Returns the record's offset.
+   */
+  append(kind: RecordKind, payloadBytes: number, write: (record: Buffer) => number, durable = false): number {
+    if (this.failure) throw this.failure;
+    const need = FRAME_BYTES + payloadBytes + 8;
+    if (this.scratch.length < need) this.scratch = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.scratch.length));
+    const written = write(this.scratch);
+    const total = sealFrame(this.scratch, kind, ++this.seq, written);
+    let done = 0;
+    while (done < total) done += writeSync(this.fd, this.scratch, done, total - done, this.end + done);
+    const offset = this.end;
+    this.end += total;
+    this.dirty = true;
+    if (this.mode === 'always' || (durable && this.mode !== 'off')) this.sync();
+    return offset;
+  }
+
+  /** Everything appended so far is on disk (unless --fsync off). */
+  sync(): void {
+    if (this.mode === 'off' || !this.dirty) return;
+    this.dirty = false;
+    fdatasyncSync(this.fd);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.flushing;
+    try {
+      this.sync();
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+
+  private flushInBackground(): void {
+    if (!this.dirty || this.flushing) return;
+    this.dirty = false;
+    this.flushing = new Promise((resolve) => {
+      fdatasync(this.fd, (error) => {
+        if (error) this.failure ??= error;
+        this.flushing = undefined;
+        resolve();
+      });
+    });
+  }
+}

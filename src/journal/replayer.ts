@@ -1,0 +1,134 @@
+import { Ledger } from '../domain/ledger.js';
+import { REASON_CODES, RejectReason } from '../domain/rejectReason.js';
+import { readBatchPayload } from './batchRecord.js';
+import {
+  FORMAT_VERSION,
+  type InputBeginPayload,
+  type InputEndPayload,
+  type JournalRecord,
+  readJsonPayload,
+  RecordKind,
+  type StartPayload,
+} from './format.js';
+import { type InputEntry, unfinishedInput } from './inputs.js';
+
+/** Stop a replay inside the batches of one input, after a given line (`journal replay --until-line`). */
+export interface LineLimit {
+  input: number;
+  line: number;
+}
+
+/**
+ * Rebuilds the ledger from journal records, in order, and checks them as it goes: sequence,
+ * the shape of inputs and batches, and that every row, decided again by the Ledger, gets the
+ * outcome the journal recorded. The journal stores decisions, not just rows, so a replay that
+ * disagrees with it is proof of damage or of a changed engine, never silently accepted.
+ */
+export class Replayer {
+  /** The last record applied. */
+  seq: number;
+  readonly problems: string[] = [];
+  rows = 0;
+
+  constructor(
+    readonly ledger: Ledger = new Ledger(),
+    readonly inputs: InputEntry[] = [],
+    seq = 0,
+  ) {
+    this.seq = seq;
+  }
+
+  /** Applies one record; whatever is wrong with it is added to problems (with its seq). */
+  apply(record: JournalRecord, limit?: LineLimit): void {
+    const problem = (what: string): void => {
+      this.problems.push(`record ${record.seq} at byte ${record.offset}: ${what}`);
+    };
+    if (record.seq !== this.seq + 1) problem(`out of sequence: expected record ${this.seq + 1} (a record repeated, missing or moved)`);
+    this.seq = record.seq;
+    try {
+      switch (record.kind) {
+        case RecordKind.Start: {
+          const start = readJsonPayload<StartPayload>(record.payload);
+          if (record.seq !== 1) problem('a journal start record in the middle of the journal');
+          if (start.format !== FORMAT_VERSION) problem(`journal format ${start.format}; this payrun reads format ${FORMAT_VERSION}`);
+          return;
+        }
+        case RecordKind.InputBegin: {
+          const begin = readJsonPayload<InputBeginPayload>(record.payload);
+          const open = unfinishedInput(this.inputs);
+          if (open) problem(`input ${begin.input} begins while input ${open.index} ('${open.name}') is unfinished`);
+          if (begin.input !== this.inputs.length) problem(`input numbered ${begin.input}, expected ${this.inputs.length}`);
+          this.inputs.push({
+            index: this.inputs.length,
+            sha256: begin.sha256,
+            size: begin.size,
+            name: begin.name,
+            journalOffset: record.offset,
+            complete: false,
+            nextOffset: 0,
+            nextLine: 0,
+            rows: 0,
+            rejected: 0,
+          });
+          return;
+        }
+        case RecordKind.Batch:
+          this.applyBatch(record, problem, limit);
+          return;
+        case RecordKind.InputEnd: {
+          const end = readJsonPayload<InputEndPayload>(record.payload);
+          const open = unfinishedInput(this.inputs);
+          if (open === undefined || open.index !== end.input) {
+            problem(`end of input ${end.input}, which is not the unfinished one`);
+            return;
+          }
+          if (end.rows !== open.rows) problem(`input ${end.input} ends with ${end.rows} rows, its batches hold ${open.rows}`);
+          open.complete = true;
+          return;
+        }
+        case RecordKind.Snapshot:
+          return;
+        default:
+          problem(`unknown record kind ${record.kind}`);
+      }
+    } catch (error) {
+      problem(`unreadable: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private applyBatch(record: JournalRecord, problem: (what: string) => void, limit?: LineLimit): void {
+    const batch = readBatchPayload(record.payload);
+    const input = unfinishedInput(this.inputs);
+    if (input === undefined || input.index !== batch.input) {
+      problem(`a batch of input ${batch.input}, which is not the unfinished one`);
+      return;
+    }
+    if (batch.offset !== input.nextOffset || batch.base < input.nextLine) {
+      problem(`batch starts at byte ${batch.offset} (line ${batch.base}), input ${input.index} was at byte ${input.nextOffset} (line ${input.nextLine})`);
+    }
+    const { type, client, tx, amount, reason, line } = batch;
+    const stopAt = limit && limit.input === input.index ? limit.line - batch.base : Infinity;
+    let rejected = 0;
+    let i = 0;
+    for (; i < batch.rows && line[i]! <= stopAt; i++) {
+      const recorded = reason[i]!;
+      if (recorded !== RejectReason.None) rejected++;
+      // Rows that were not well-formed never reached the ledger.
+      if (recorded !== RejectReason.None && recorded < RejectReason.DuplicateTx) continue;
+      const replayed = this.ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, false);
+      if (replayed !== recorded) {
+        problem(`line ${batch.base + line[i]!}: replay decides ${REASON_CODES[replayed]}, the journal says ${REASON_CODES[recorded] ?? recorded}`);
+      }
+    }
+    input.rows += i;
+    input.rejected += rejected;
+    this.rows += i;
+    if (i < batch.rows) {
+      // Stopped inside this batch: the input is as far as the limit line.
+      input.nextLine = limit!.line;
+      return;
+    }
+    input.nextOffset = batch.nextOffset;
+    input.nextLine = batch.nextLine;
+  }
+}

@@ -1,0 +1,105 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { countAccounts } from '../io/accountsCsv.js';
+import { stateDifference } from '../domain/ledgerState.js';
+import { JOURNAL_FILE, readJsonPayload, RecordKind, type SnapshotPayload } from './format.js';
+import { unfinishedInput } from './inputs.js';
+import { JournalReader } from './journalReader.js';
+import { Replayer } from './replayer.js';
+import { isSnapshotName, readSnapshotFile } from './snapshotFile.js';
+
+export interface VerifyReport {
+  /** What the journal holds, for a person. */
+  summary: string[];
+  /** Damage: the journal cannot be trusted as it is. */
+  problems: string[];
+  /** Worth knowing, nothing wrong with the ledger (a torn tail the next run cuts off, a stray file). */
+  notes: string[];
+}
+
+/**
+ * `payrun journal verify DIR`: reads every record (frame, checksum, sequence), replays every
+ * decision from an empty ledger and checks it against the journal, and checks every snapshot
+ * the journal names: present unless retired, intact, and equal to the replayed state at its
+ * point. Read-only: it changes nothing, a torn tail included.
+ */
+export function verifyJournal(dir: string): VerifyReport {
+  const report: VerifyReport = { summary: [], problems: [], notes: [] };
+  const path = join(dir, JOURNAL_FILE);
+  if (!existsSync(path)) {
+    report.problems.push(`no journal: ${path} does not exist`);
+    return report;
+  }
+  const replayer = new Replayer();
+  const reader = new JournalReader(path);
+  /** Snapshot files the journal names and has not retired; those found absent when named. */
+  const named = new Set<string>();
+  const absent = new Set<string>();
+  let records = 0;
+  let snapshotsChecked = 0;
+  try {
+    for (let record = reader.next(); record !== undefined; record = reader.next()) {
+      records++;
+      if (records === 1 && record.kind !== RecordKind.Start) report.problems.push('the journal does not begin with its start record');
+      replayer.apply(record);
+      if (record.kind !== RecordKind.Snapshot) continue;
+      let payload: SnapshotPayload;
+      try {
+        payload = readJsonPayload<SnapshotPayload>(record.payload);
+      } catch {
+        continue; // reported by the replayer
+      }
+      named.add(payload.file);
+      for (const file of payload.retired) named.delete(file);
+      if (!existsSync(join(dir, payload.file))) {
+        absent.add(payload.file);
+        continue;
+      }
+      const problem = checkSnapshot(dir, payload, record.seq, record.offset, replayer);
+      if (problem) report.problems.push(`snapshot ${payload.file} (record ${record.seq}): ${problem}`);
+      snapshotsChecked++;
+    }
+    report.problems.push(...replayer.problems);
+    const tail = reader.tail;
+    if (tail.kind === 'corrupt') {
+      report.problems.push(`damaged record at byte ${tail.offset} (${tail.why}), with good records after it: the journal cannot be read past it`);
+    } else if (tail.kind === 'torn') {
+      report.notes.push(`torn last record at byte ${tail.offset} (${tail.why}): a crash cut a write short; the next run cuts it off and reads its rows again from the input`);
+    }
+  } finally {
+    reader.close();
+  }
+  for (const file of named) {
+    if (absent.has(file)) report.problems.push(`snapshot ${file} is missing (the journal still holds every record: the next run rebuilds the state from it)`);
+  }
+  for (const file of readdirSync(dir).filter(isSnapshotName)) {
+    if (!named.has(file)) report.notes.push(`${file} is not a snapshot the journal names (left by a crash, or retired); it is never used`);
+  }
+  const { inputs } = replayer;
+  const open = unfinishedInput(inputs);
+  report.summary.push(
+    `journal '${dir}': ${records} records, ${replayer.rows} rows, ${inputs.length} input${inputs.length === 1 ? '' : 's'}${open ? ` (the last unfinished, at line ${open.nextLine})` : ''}, ${snapshotsChecked} snapshot${snapshotsChecked === 1 ? '' : 's'} checked, ${countAccounts(replayer.ledger)} accounts`,
+  );
+  inputs.forEach((input) => {
+    report.summary.push(`  input ${input.index + 1}: ${input.name} sha256 ${input.sha256.slice(0, 12)} ${input.rows} rows (${input.rejected} rejected), ${input.complete ? 'applied' : `unfinished at line ${input.nextLine}`}`);
+  });
+  return report;
+}
+
+/** What is wrong with a snapshot named by a Snapshot record, against the state replayed up to it. */
+function checkSnapshot(dir: string, payload: SnapshotPayload, recordSeq: number, recordOffset: number, replayer: Replayer): string | undefined {
+  let read;
+  try {
+    read = readSnapshotFile(dir, payload.file);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  const { snapshot, bytes, crc } = read;
+  if (bytes !== payload.bytes || crc !== payload.crc) return 'its size or checksum is not the one the journal recorded';
+  if (snapshot.seq !== recordSeq - 1 || payload.seq !== recordSeq - 1) return `it is of record ${snapshot.seq}, the journal says ${recordSeq - 1}`;
+  if (snapshot.journalOffset !== recordOffset) return `it points at byte ${snapshot.journalOffset}, its record is at byte ${recordOffset}`;
+  const difference = stateDifference(snapshot.state, replayer.ledger.exportState());
+  if (difference) return `its state is not the journal's replayed state: ${difference}`;
+  if (JSON.stringify(snapshot.inputs) !== JSON.stringify(replayer.inputs)) return 'its inputs are not the journal\'s';
+  return undefined;
+}
