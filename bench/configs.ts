@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Command } from './measure.js';
 
-export type ConfigId = 'floor' | 'naive' | 'workers-0' | 'workers-1' | 'workers-2' | 'default';
+export type ConfigId = 'floor' | 'naive' | 'workers-0' | 'workers-1' | 'workers-2' | 'default' | 'journal-off' | 'journal-batch' | 'journal-always';
 export type ConfigKind = 'floor' | 'naive' | 'payrun';
 
 export interface Config {
@@ -43,6 +43,15 @@ export function configs(root: string): Config[] {
     run('workers-1', 'payrun --workers 1', 'workers 1', ['--workers', '1']),
     run('workers-2', 'payrun --workers 2', 'workers 2', ['--workers', '2']),
     run('default', 'payrun (default)', 'default', []),
+    ...(['off', 'batch', 'always'] as const).map(
+      (mode): Config => ({
+        id: `journal-${mode}`,
+        kind: 'payrun',
+        label: `payrun --journal --fsync ${mode}`,
+        short: `journal ${mode}`,
+        command: (file) => ({ script: join(root, 'bench', 'support', 'journaled.mjs'), args: [mode, '-q', file] }),
+      }),
+    ),
   ];
 }
 
