@@ -28,6 +28,11 @@ export const RecordKind = {
   InputEnd: 4,
   /** A snapshot file now holds the state as of the previous record. */
   Snapshot: 5,
+  /**
+   * The events of the batch just before it, to be relayed to a message log (`payrun consume`'s
+   * transactional outbox), and the stream position they take the input to.
+   */
+  Outbox: 6,
 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
@@ -98,6 +103,13 @@ export interface InputEndPayload {
   input: number;
   rows: number;
   lines: number;
+}
+export interface OutboxPayload {
+  input: number;
+  /** The id of the last stream entry the batch before this record applied. */
+  lastId: string;
+  /** One JSON event per row of that batch. */
+  events: string[];
 }
 export interface SnapshotPayload {
   /** The snapshot file, its size and CRC-32. */

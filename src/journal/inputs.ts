@@ -14,7 +14,12 @@ export interface InputEntry {
   nextLine: number;
   rows: number;
   rejected: number;
+  /** A message stream's input: its last Outbox record (where the stream is, and the events last relayed). */
+  outbox?: { seq: number; offset: number; lastId: string };
 }
+
+/** Inputs that are message streams, not files, carry this prefix instead of a SHA-256. */
+export const STREAM_INPUT = 'stream:';
 
 /** The one input begun and not yet complete, if any (only the last can be). */
 export function unfinishedInput(inputs: readonly InputEntry[]): InputEntry | undefined {

@@ -11,6 +11,7 @@ import {
   type InputBeginPayload,
   type InputEndPayload,
   JOURNAL_FILE,
+  type OutboxPayload,
   jsonPayloadBytes,
   readJsonPayload,
   RecordKind,
@@ -104,6 +105,29 @@ export class Journal {
     input.nextOffset = place.nextOffset;
     input.nextLine = place.nextLine;
     this.rowsSinceSnapshot += batch.count;
+  }
+
+  /**
+   * The events of the batch just appended, for relaying to a message log, with the stream
+   * position they take the input to; durable (per --fsync) before it returns.
+   */
+  appendOutbox(input: InputEntry, lastId: string, events: string[]): void {
+    const payload: OutboxPayload = { input: input.index, lastId, events };
+    const seq = this.writer.nextSeq;
+    const offset = this.writer.append(RecordKind.Outbox, jsonPayloadBytes(payload), (record) => writeJsonPayload(record, payload), true);
+    input.outbox = { seq, offset, lastId };
+  }
+
+  /** The Outbox record an input's last relay came from, read back (to relay it again after a crash). */
+  readOutbox(input: InputEntry): OutboxPayload | undefined {
+    if (input.outbox === undefined) return undefined;
+    const reader = new JournalReader(join(this.dir, JOURNAL_FILE), input.outbox.offset);
+    try {
+      const record = reader.next();
+      return record?.kind === RecordKind.Outbox ? readJsonPayload<OutboxPayload>(record.payload) : undefined;
+    } finally {
+      reader.close();
+    }
   }
 
   /** The input is fully applied: recorded and on disk before any output is written. */

@@ -6,6 +6,7 @@ import {
   type InputBeginPayload,
   type InputEndPayload,
   type JournalRecord,
+  type OutboxPayload,
   readJsonPayload,
   RecordKind,
   type StartPayload,
@@ -88,6 +89,16 @@ export class Replayer {
         }
         case RecordKind.Snapshot:
           return;
+        case RecordKind.Outbox: {
+          const outbox = readJsonPayload<OutboxPayload>(record.payload);
+          const open = unfinishedInput(this.inputs);
+          if (open === undefined || open.index !== outbox.input) {
+            problem(`an outbox of input ${outbox.input}, which is not the unfinished one`);
+            return;
+          }
+          open.outbox = { seq: record.seq, offset: record.offset, lastId: outbox.lastId };
+          return;
+        }
         default:
           problem(`unknown record kind ${record.kind}`);
       }
