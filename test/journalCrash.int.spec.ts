@@ -13,7 +13,6 @@ import {
   type CrashReport,
   crashLoop,
   formatReport,
-  onlyMissingStartRecord,
   payrunOk,
   prepareInput,
   spawnPayrun,
@@ -40,13 +39,8 @@ function expectSurvived(report: CrashReport): void {
   expect(report.accountsIdentical, summary).toBe(true);
   expect(report.rejectsIdentical, summary).toBe(true);
   const verified = `journal verify: ${report.verify.stdout}${report.verify.stderr}`;
-  if (onlyMissingStartRecord(report)) {
-    // The known Journal.open bug (see onlyMissingStartRecord): the one problem a kill in that window leaves.
-    console.warn(`${report.name}: a kill left journal.log empty; journal verify reports only the missing start record (known src bug)`);
-  } else {
-    expect(report.verify.code, verified).toBe(0);
-    expect(report.verify.stdout.trimEnd(), verified).toMatch(/\nok$/);
-  }
+  expect(report.verify.code, verified).toBe(0);
+  expect(report.verify.stdout.trimEnd(), verified).toMatch(/\nok$/);
   expect(`${report.verify.stdout}${report.verify.stderr}`, verified).toMatch(new RegExp(`\\n {2}input 1: [^\\n]*tx\\.csv sha256 [0-9a-f]{12} ${ROWS} rows \\(\\d+ rejected\\), applied\\n`));
   expect(report.unexpectedStderr).toEqual([]);
   // Kills landed mid-run, and a resume never goes back (every row journaled before a kill stays).
@@ -75,22 +69,16 @@ describe('SIGKILL at seeded moments, restarted with the same command until it fi
     CRASH_TIMEOUT_MS,
   );
 
-  // KNOWN BUG (src/, reported): with --workers 2 or more, the sharded engine marks rows whose tx id
-  // is already owned by OR-ing DUPLICATE_FLAG (0x80) into batch.type (src/workers/engineWorker.ts,
-  // ownPartition), and the journal copies batch.type as it is (src/journal/batchRecord.ts), so
-  // every journal with a DUPLICATE_TX row holds types 129/130: recovery that replays such a batch
-  // fails ("journal ... is damaged: ... not a transaction type: 130") and `journal verify` reports
-  // thousands of problems. Marked `fails` so the suite stays green; when src is fixed, vitest
-  // reports this as an unexpected pass: make it a plain `it`.
-  it.fails(
-    `--workers 2, --fsync batch: at least ${KILLS} kills land; output byte-identical; journal verify ok [fails: DUPLICATE_FLAG journaled]`,
+  // The sharded engine flags duplicates in the type column in memory; the journal must hold plain types.
+  it(
+    `--workers 2, --fsync batch: at least ${KILLS} kills land; output byte-identical; journal verify ok`,
     async () => {
       expectSurvived(await scenario({ name: 'kill-w2', workers: 2, fsync: 'batch', snapshotEvery: 20_000, seed: 3 }));
     },
     CRASH_TIMEOUT_MS,
   );
 
-  it.fails('a --workers 2 journal of a file with a duplicate tx id verifies [fails: DUPLICATE_FLAG journaled]', async () => {
+  it('a --workers 2 journal of a file with a duplicate tx id verifies', async () => {
     const dir = join(tempDir(), 'dup-w2');
     const csv = join(tempDir(), 'dup.csv');
     writeFileSync(csv, 'type,client,tx,amount\ndeposit,1,1,1.0\ndeposit,2,1,2.0\ndeposit,3,2,3.0\n');
@@ -102,10 +90,8 @@ describe('SIGKILL at seeded moments, restarted with the same command until it fi
 });
 
 describe('a journal.log left empty by a kill between its creation and its start record', () => {
-  // KNOWN BUG (src/journal/journal.ts, Journal.open; see onlyMissingStartRecord in the helper): the
-  // state is the one a SIGKILL during journal creation leaves (2–4% of kills landing around then).
-  // Marked `fails`; when src is fixed, make it a plain `it` and drop onlyMissingStartRecord.
-  it.fails('the next run still makes a journal that verifies [fails: start record never written]', async () => {
+  // A kill between creating journal.log and writing its start record leaves it empty.
+  it('the next run still makes a journal that verifies', async () => {
     const dir = join(tempDir(), 'empty-journal');
     mkdirSync(dir);
     writeFileSync(join(dir, 'journal.log'), '');

@@ -1,5 +1,6 @@
 import type { BatchPlace } from '../engine/run.js';
 import type { RowBatch } from '../io/rowBatch.js';
+import { DUPLICATE_FLAG } from '../workers/protocol.js';
 import { FRAME_BYTES } from './format.js';
 
 /**
@@ -52,7 +53,11 @@ export function writeBatchPayload(record: Buffer, input: number, batch: RowBatch
   p += 4 * n;
   new Uint16Array(ab, p, n).set(batch.client.subarray(0, n));
   p += 2 * n;
-  new Uint8Array(ab, p, n).set(batch.type.subarray(0, n));
+  const types = new Uint8Array(ab, p, n);
+  types.set(batch.type.subarray(0, n));
+  // The sharded engine marks a duplicate's type in memory; the journal holds the plain type
+  // (a replay by one ledger finds the duplicate itself).
+  for (let i = 0; i < n; i++) if (types[i]! & DUPLICATE_FLAG) types[i] = types[i]! & ~DUPLICATE_FLAG;
   p += n;
   new Uint8Array(ab, p, n).set(batch.reason.subarray(0, n));
   const textStart = columnsEnd(n);

@@ -67,14 +67,15 @@ export class Journal {
       const path = join(dir, JOURNAL_FILE);
       if (!existsSync(path)) {
         writeFileSync(path, '');
-        const writer = new JournalWriter(path, 0, 0, options.fsync);
-        const start = { format: FORMAT_VERSION, created: new Date().toISOString() };
-        writer.append(RecordKind.Start, jsonPayloadBytes(start), (record) => writeJsonPayload(record, start), true);
         if (options.fsync !== 'off') syncDirectory(dir);
-        return new Journal(dir, lock, writer, [], new Ledger().exportState(), options.fsync);
       }
       const { replayer, end } = recover(dir, options);
       const writer = new JournalWriter(path, end, replayer.seq, options.fsync);
+      if (replayer.seq === 0) {
+        // A new journal, or one whose start record a crash never finished writing.
+        const start = { format: FORMAT_VERSION, created: new Date().toISOString() };
+        writer.append(RecordKind.Start, jsonPayloadBytes(start), (record) => writeJsonPayload(record, start), true);
+      }
       return new Journal(dir, lock, writer, replayer.inputs, replayer.ledger.exportState(), options.fsync);
     } catch (error) {
       lock.release();
