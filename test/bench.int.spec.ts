@@ -42,6 +42,9 @@ describe('npm run bench -- --quick', () => {
       'identical',
       'identical',
       'identical', // default
+      'identical', // --journal --fsync off
+      'identical', // --journal --fsync batch
+      'identical', // --journal --fsync always
     ]);
     expect(readFileSync(join(out, 'latest.svg'), 'utf8')).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   }, 180_000);
