@@ -170,7 +170,7 @@ export interface CrashConfig {
 export type KillPhase =
   | 'startup' // before the journal existed
   | 'journal-creation' // the journal holds no input yet
-  | 'recovery' // the journal was not written to (startup, recovery, hashing, rejects replay)
+  | 'no-new-record' // the restarted run had appended nothing yet (startup, recovery, hashing, rejects replay, its first batch)
   | 'mid-run' // between records
   | 'torn-record' // mid-write of a record (the next run cut off a torn tail)
   | 'snapshot' // during a snapshot (its temp file was left, or the next run removed an unconfirmed one)
@@ -219,8 +219,9 @@ const EXPECTED_STDERR = [
  *
  * Each attempt's kill is chosen by a seeded PRNG from four kinds, so kills land all over a run
  * (calibrated first by one uninterrupted journaled run, watched as its journal grows):
- * - time: a delay from spawn below the shortest restarted run (node's startup, journal creation
- *   on the first runs, recovery, hashing the input, replaying the rejects; early work);
+ * - time: a delay from spawn below the shortest time a restarted run took to append its first
+ *   record (node's startup, journal creation on the first runs, recovery, hashing the input,
+ *   replaying the rejects, the first batch's work);
  * - progress: once journal.log has grown past a random target between where it is and a few
  *   batches short of its full size (spread so the kills still needed fit in the rest), plus up to
  *   one batch's time (so the kill lands anywhere in a batch's work or a snapshot);
@@ -294,7 +295,7 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
 
   const rng = mulberry32(config.seed);
   const journalLog = join(journal, 'journal.log');
-  const phases: Record<KillPhase, number> = { startup: 0, 'journal-creation': 0, recovery: 0, 'mid-run': 0, 'torn-record': 0, snapshot: 0, 'after-end': 0 };
+  const phases: Record<KillPhase, number> = { startup: 0, 'journal-creation': 0, 'no-new-record': 0, 'mid-run': 0, 'torn-record': 0, snapshot: 0, 'after-end': 0 };
   const triggers: Record<Trigger, number> = { time: 0, progress: 0, snapshot: 0, end: 0 };
   const resumedAt: number[] = [];
   const unexpectedStderr: string[] = [];
@@ -302,6 +303,8 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
   let landed = 0;
   let attempts = 0;
   let leftEmptyJournal = 0;
+  /** The least time from spawn to the first new record of a restarted run seen so far. */
+  let firstRecordMs = Infinity;
   /** A kill just landed whose phase waits for the next run's stderr; the trigger that sent it. */
   let judging: { phase: KillPhase; trigger: Trigger } | undefined;
   let last: PayrunExit | undefined;
@@ -325,7 +328,9 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
     const nthSnapshot = 1 + Math.floor(rng() * 3);
     if (trigger === 'snapshot' && at + (nthSnapshot + 0.5) * snapshotBytes > progressCap) trigger = 'progress';
     if (trigger === 'progress' && needed > 0 && at + maxStep > progressCap) trigger = 'time';
-    const delayMs = before < 0 ? startupMs * (0.7 + 0.8 * rng()) : rng() * (needed > 0 ? 0.8 * noopMs : 2 * noopMs);
+    // A restarted run lives at least until its first new record (once seen) or about as long as a no-op rerun.
+    const lifeMs = Number.isFinite(firstRecordMs) ? 0.95 * firstRecordMs : 0.8 * noopMs;
+    const delayMs = before < 0 ? startupMs * (0.7 + 0.8 * rng()) : rng() * (needed > 0 ? lifeMs : 2 * noopMs);
     /** After a progress trigger: anywhere in the next batch's work (or the snapshot after it). */
     const extraMs = rng() * (trigger === 'end' ? 4 : trigger === 'snapshot' ? 2 : batchMs);
     const span = Math.max(0, progressCap - maxStep - at);
@@ -339,36 +344,40 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
     last = await spawnPayrun(args(journal, accountsFile, rejectsFile), {
       timeoutMs: 20 * full.ms + 30_000,
       control: (_child, send) => {
-        if (letFinish) return;
+        const spawned = performance.now();
         const timers: NodeJS.Timeout[] = [];
         const fire = (extra: number): void => {
           if (extra <= 0) send('SIGKILL');
           else timers.push(setTimeout(() => send('SIGKILL'), extra));
         };
-        if (trigger === 'time') {
-          timers.push(setTimeout(() => send('SIGKILL'), delayMs));
-        } else {
-          let seen = tempsBefore;
-          let snapshotsSeen = 0;
-          let fired = false;
-          timers.push(
-            setInterval(() => {
-              if (fired) return;
-              if (trigger === 'snapshot') {
-                const temps = snapshotTemps(journal);
-                if (newTemp(seen, temps)) snapshotsSeen++;
-                seen = temps;
-                // No snapshot seen in time (polling can miss one): kill before the end anyway.
-                if (snapshotsSeen < nthSnapshot && sizeOf(journalLog) < progressCap) return;
-              } else {
-                const size = sizeOf(journalLog);
-                if (size < (trigger === 'end' ? journalBytes : target) || size <= before) return;
-              }
-              fired = true;
-              fire(extraMs);
-            }, 1),
-          );
-        }
+        if (trigger === 'time' && !letFinish) timers.push(setTimeout(() => send('SIGKILL'), delayMs));
+        let seen = tempsBefore;
+        let snapshotsSeen = 0;
+        let fired = letFinish || trigger === 'time';
+        let grew = false;
+        timers.push(
+          setInterval(() => {
+            const size = sizeOf(journalLog);
+            if (!grew && before > 0 && size > before) {
+              // The first record this (restarted) run appends: everything before it is startup,
+              // recovery and its first batch's work, which a time kill may hit without progress.
+              grew = true;
+              firstRecordMs = Math.min(firstRecordMs, performance.now() - spawned);
+            }
+            if (fired) return;
+            if (trigger === 'snapshot') {
+              const temps = snapshotTemps(journal);
+              if (newTemp(seen, temps)) snapshotsSeen++;
+              seen = temps;
+              // No snapshot seen in time (polling can miss one): kill before the end anyway.
+              if (snapshotsSeen < nthSnapshot && size < progressCap) return;
+            } else if (size < (trigger === 'end' ? journalBytes : target) || size <= before) {
+              return;
+            }
+            fired = true;
+            fire(extraMs);
+          }, 1),
+        );
         return () => timers.forEach((t) => clearTimeout(t));
       },
     });
@@ -396,7 +405,7 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
       if (after < 0) phase = 'startup';
       else if (after < 256) phase = 'journal-creation';
       else if (newTemp(tempsBefore, snapshotTemps(journal))) phase = 'snapshot';
-      else if (after <= before) phase = 'recovery';
+      else if (after <= before) phase = 'no-new-record';
       else phase = 'mid-run';
       judging = { phase, trigger };
       verbose?.(`  killed after ${last.ms.toFixed(0)} ms (${phase}), journal at ${((100 * Math.max(0, after)) / journalBytes).toFixed(1)}%`);
@@ -435,20 +444,6 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
   return report;
 }
 
-/**
- * KNOWN BUG (src/journal/journal.ts, Journal.open): a new journal is created empty
- * (writeFileSync(path, '')) and its start record appended after; a kill in between leaves an
- * empty journal.log, which the next run takes as an existing journal with no records, so the
- * start record is never written and `journal verify` reports "the journal does not begin with its
- * start record" (the ledger itself is right). Whether this verify result is exactly that, after a
- * kill that did leave the journal empty: then the crash tests accept it (and say so), since a
- * SIGKILL lands in that window only now and then. Remove once src is fixed.
- */
-export function onlyMissingStartRecord(r: CrashReport): boolean {
-  const problems = `${r.verify.stdout}${r.verify.stderr}`.split('\n').filter((l) => l.startsWith('problem: '));
-  return r.leftEmptyJournal > 0 && r.verify.code === 1 && problems.length === 1 && problems[0] === 'problem: the journal does not begin with its start record';
-}
-
 export function formatReport(r: CrashReport): string {
   const phases = Object.entries(r.phases)
     .filter(([, n]) => n > 0)
@@ -463,7 +458,7 @@ export function formatReport(r: CrashReport): string {
     `  triggers: ${triggers}`,
     `  resumed ${r.resumedAt.length} times, lines ${r.resumedAt.length ? `${Math.min(...r.resumedAt)}..${Math.max(...r.resumedAt)}` : '-'}`,
     `  accounts ${r.accountsIdentical ? 'identical' : 'DIFFERENT'}, rejects ${r.rejectsIdentical ? 'identical' : 'DIFFERENT'}, journal verify exit ${r.verify.code} (${r.verify.stdout.trimEnd().split('\n').pop() ?? ''})`,
-    ...(r.leftEmptyJournal ? [`  kills that left journal.log empty (no start record): ${r.leftEmptyJournal}`] : []),
+    ...(r.leftEmptyJournal ? [`  kills that left journal.log empty (before its start record): ${r.leftEmptyJournal}`] : []),
     ...(r.strayFiles.length ? [`  stray files: ${r.strayFiles.join(', ')}`] : []),
     ...(r.unexpectedStderr.length ? [`  unexpected stderr: ${r.unexpectedStderr.slice(0, 5).join(' | ')}`] : []),
   ].join('\n');
