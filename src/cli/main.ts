@@ -7,6 +7,7 @@ import { FSYNC_MODES, type FsyncMode } from '../journal/journalWriter.js';
 import { generateCommand } from './generateCommand.js';
 import { replayCommand, verifyCommand } from './journalCommands.js';
 import { runCommand } from './runCommand.js';
+import { streamCommand } from '../stream/streamCommand.js';
 
 const HELP_EXAMPLES = `
 Examples:
@@ -130,6 +131,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       if (out === '-') throw new UsageError("generate writes a file; '-' is not one");
       checkDistinct({ output: out, '--expected': opts.expected });
       exitCode = await generateCommand(out, opts, io);
+    });
+
+  configure(program.command('stream'))
+    .description('apply rows from standard input as they arrive; one NDJSON event per row on stdout')
+    .option('--journal <dir>', 'keep the ledger in DIR (as the batch --journal): every row journaled before its event is printed')
+    .addOption(new Option('--fsync <mode>', 'with --journal: when the journal is flushed to disk').choices(FSYNC_MODES))
+    .option('--accounts <file>', 'keep FILE an up-to-date accounts CSV (rewritten atomically, at most every 200 ms, and at the end)')
+    .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .addHelpText('after', '\nExample:\n  tail -f tx.csv | payrun stream --journal ledger/ --accounts accounts.csv\n')
+    .action(async (opts: Parameters<typeof streamCommand>[0]) => {
+      if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
+      if (opts.accounts === '-') throw new UsageError('--accounts needs a file (standard output carries the events)');
+      exitCode = await streamCommand(opts, io);
     });
 
   const journal = configure(program.command('journal')).description('inspect a --journal directory');

@@ -1,0 +1,110 @@
+import { type CliIo, ExitCode, writeAll } from '../cli/cliIo.js';
+import { describeError } from '../cli/errors.js';
+import { formatSummary } from '../cli/summary.js';
+import { Ledger } from '../domain/ledger.js';
+import { RunStats } from '../engine/runStats.js';
+import { countAccounts } from '../io/accountsCsv.js';
+import { wholeLines } from '../io/wholeLines.js';
+import type { FsyncMode } from '../journal/journalWriter.js';
+import { AccountsFile } from './accountsFile.js';
+import { decideRows } from './decideRows.js';
+import { writeEvents } from './eventsOutput.js';
+import { LineGroups } from './lineGroups.js';
+import { STOPPED, StopSignal } from './stopSignal.js';
+import { StreamJournal } from './streamJournal.js';
+
+export interface StreamCommandOptions {
+  journal?: string;
+  fsync?: FsyncMode;
+  accounts?: string;
+  quiet: boolean;
+}
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: ExitCode.Interrupted, SIGTERM: ExitCode.Terminated };
+const NAME = 'stdin';
+
+/**
+ * `payrun stream`: rows from standard input applied as they arrive, one NDJSON event per data
+ * row on stdout, in input order. Each group of whole lines read is parsed, decided, journaled
+ * (with --journal) and only then printed: an event is an acknowledgement. Returns the exit code.
+ */
+export async function streamCommand(options: StreamCommandOptions, io: CliIo): Promise<number> {
+  const started = performance.now();
+  const stats = new RunStats();
+  const groups = new LineGroups();
+  const stop = new StopSignal();
+  const warnings: string[] = [];
+  let journal: StreamJournal | undefined;
+  let accounts: AccountsFile | undefined;
+  let ledger: Ledger | undefined;
+  let closed = false;
+  const say = async (lines: string[]): Promise<void> => {
+    for (const line of lines.splice(0)) if (!options.quiet) await writeAll(io.stderr, `payrun: ${line}\n`);
+  };
+  // The last durable steps, synchronous so that they also run when stdout closes (eventsOutput.ts).
+  const finish = (): void => {
+    accounts?.finish();
+    if (ledger) journal?.finish(ledger);
+  };
+  try {
+    if (options.journal !== undefined) journal = StreamJournal.open(options.journal, options.fsync ?? 'batch', (line) => warnings.push(line));
+    await say(warnings);
+    const live = journal ? Ledger.fromState(journal.state) : new Ledger();
+    ledger = live;
+    if (options.accounts !== undefined) accounts = new AccountsFile(options.accounts, live);
+    const source = wholeLines(io.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([source.next(), stop.stopped]);
+      if (next === STOPPED || next.done === true) break;
+      const { batch, place } = groups.take(next.value);
+      const events = decideRows(live, batch, place.base, stats);
+      stats.bytes = place.nextOffset;
+      journal?.record(batch, place, live);
+      if (batch.count === 0) continue;
+      accounts?.changed();
+      closed = !(await writeEvents(io.stdout, events, finish));
+      if (closed) break;
+    }
+    if (closed) {
+      // The reader left (EPIPE): end quietly, exit 0.
+      finish();
+      await journal?.close();
+      journal = undefined;
+      return ExitCode.Ok;
+    }
+    finish();
+    await journal?.close();
+    journal = undefined;
+    const signal = stop.signal;
+    if (signal !== undefined && options.journal !== undefined) {
+      await writeAll(io.stderr, `payrun: stream stopped by ${signal} after line ${groups.lines} of ${NAME}; journal '${options.journal}' holds every row so far\n`);
+    } else if (!options.quiet) {
+      await writeAll(io.stderr, formatSummary(stats, countAccounts(live), (performance.now() - started) / 1000));
+    }
+    return signal !== undefined ? (SIGNAL_EXIT[signal] ?? ExitCode.Terminated) : ExitCode.Ok;
+  } catch (error) {
+    await say(warnings);
+    try {
+      // Every event printed is kept: the accounts file and the journal end where they are.
+      if (groups.started) finish();
+      else {
+        accounts?.stop();
+        if (ledger) journal?.finish(ledger);
+      }
+    } catch {
+      // the first error is the one to report
+    }
+    try {
+      await journal?.close();
+    } catch {
+      // the first error is the one to report
+    }
+    await writeAll(io.stderr, `${describeError(error, NAME)}\n`);
+    return ExitCode.Fatal;
+  } finally {
+    stop.remove();
+    accounts?.stop();
+    // A never-ending producer keeps stdin open: let go of it, or the process would wait for it.
+    io.stdin.destroy();
+  }
+}

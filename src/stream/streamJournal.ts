@@ -1,0 +1,95 @@
+import type { Ledger } from '../domain/ledger.js';
+import type { LedgerState } from '../domain/ledgerState.js';
+import type { BatchPlace } from '../engine/run.js';
+import type { RowBatch } from '../io/rowBatch.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../cli/journalSession.js';
+import { type InputEntry, STREAM_INPUT, unfinishedInput } from '../journal/inputs.js';
+import { Journal } from '../journal/journal.js';
+import { JournalError } from '../journal/journalError.js';
+import type { FsyncMode } from '../journal/journalWriter.js';
+
+/** The journal input id of a `payrun stream` run's standard input: it names a run, not content. */
+export const STDIN_STREAM = `${STREAM_INPUT}stdin:`;
+
+export function stdinStreamId(now = new Date(), pid = process.pid): string {
+  return `${STDIN_STREAM}${now.toISOString()}:${pid}`;
+}
+
+/**
+ * What a new stream run does with the journal's unfinished input: nothing (there is none), close
+ * it (an earlier stdin stream that stopped without ending, e.g. killed: a pipe cannot be read
+ * again, so it cannot be resumed; its journaled rows stay applied), or refuse (a file, which must
+ * be finished by running it again, or another kind of stream).
+ */
+export function unfinishedToClose(dir: string, inputs: readonly InputEntry[]): InputEntry | undefined {
+  const open = unfinishedInput(inputs);
+  if (open === undefined || open.sha256.startsWith(STDIN_STREAM)) return open;
+  const where = `${open.rows} rows applied, up to line ${open.nextLine}`;
+  if (open.sha256.startsWith(STREAM_INPUT)) {
+    throw new JournalError(`journal '${dir}' has an unfinished stream input '${open.sha256}' (${where}) that payrun stream cannot take over`);
+  }
+  throw new JournalError(
+    `journal '${dir}' has an unfinished run of '${open.name}' (sha256 ${open.sha256.slice(0, 12)}, ${where}); run that file again to finish it before streaming`,
+  );
+}
+
+/**
+ * The durable ledger of one `payrun stream --journal DIR` run: the run's standard input is one
+ * journal input, begun with its first group of lines, every group journaled as a Batch record
+ * before its events are printed, ended (and snapshotted) when the run stops.
+ */
+export class StreamJournal {
+  private input: InputEntry | undefined;
+  private finished = false;
+
+  private constructor(
+    private readonly journal: Journal,
+    private readonly id: string,
+  ) {}
+
+  /** Opens (and recovers) the journal; closes a stdin stream a crash left unfinished, with a warning. */
+  static open(dir: string, fsync: FsyncMode, warn: (line: string) => void): StreamJournal {
+    const journal = Journal.open(dir, { fsync, expectedNewTxs: 0, warn });
+    try {
+      const stale = unfinishedToClose(dir, journal.inputs);
+      if (stale !== undefined) {
+        journal.end(stale);
+        warn(
+          `journal '${dir}': closed the unfinished stream input ${stale.index + 1} (${stale.rows} rows applied, up to line ${stale.nextLine}), left by a stream run that did not end; its rows stay applied`,
+        );
+      }
+      return new StreamJournal(journal, stdinStreamId());
+    } catch (error) {
+      void journal.close();
+      throw error;
+    }
+  }
+
+  /** The ledger as the journal left it: where this run starts. */
+  get state(): LedgerState {
+    return this.journal.recovered;
+  }
+
+  get dir(): string {
+    return this.journal.dir;
+  }
+
+  /** Journals one decided group (durable per --fsync); snapshots the ledger when enough rows have gone by. */
+  record(batch: RowBatch, place: BatchPlace, ledger: Ledger): void {
+    this.input ??= this.journal.begin(this.id, 0, 'stdin');
+    this.journal.append(this.input, batch, place);
+    if (this.journal.rowsSinceSnapshot >= DEFAULT_SNAPSHOT_EVERY) this.journal.snapshot(ledger.exportState());
+  }
+
+  /** Ends the input (a stream is never resumed) and snapshots what changed; synchronous, once. */
+  finish(ledger: Ledger): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.input !== undefined) this.journal.end(this.input);
+    if (this.journal.rowsSinceSnapshot > 0) this.journal.snapshot(ledger.exportState());
+  }
+
+  async close(): Promise<void> {
+    await this.journal.close();
+  }
+}
