@@ -9,6 +9,7 @@ import { type InputEntry, STREAM_INPUT } from '../src/journal/inputs.js';
 import { JournalError } from '../src/journal/journalError.js';
 import { decideRows } from '../src/stream/decideRows.js';
 import { LineGroups } from '../src/stream/lineGroups.js';
+import { STOPPED, StopSignal } from '../src/stream/stopSignal.js';
 import { STDIN_STREAM, stdinStreamId, unfinishedToClose } from '../src/stream/streamJournal.js';
 import { csv, runCsv } from './support/runCsv.js';
 
@@ -111,5 +112,24 @@ describe('unfinishedToClose', () => {
   it('names a stream run by time and pid', () => {
     expect(stdinStreamId(new Date(0), 42)).toBe(`${STDIN_STREAM}1970-01-01T00:00:00.000Z:42`);
     expect(STDIN_STREAM).toBe('stream:stdin:');
+  });
+});
+
+describe('StopSignal', () => {
+  it('passes a value through, ends a pending wait on the first signal, and every wait after it', async () => {
+    const listeners = process.listenerCount('SIGINT');
+    const stop = new StopSignal();
+    try {
+      await expect(stop.race(Promise.resolve(1))).resolves.toBe(1);
+      const pending = stop.race(new Promise<number>(() => undefined));
+      process.emit('SIGTERM', 'SIGTERM');
+      process.emit('SIGINT', 'SIGINT');
+      await expect(pending).resolves.toBe(STOPPED);
+      expect(stop.signal).toBe('SIGTERM');
+      await expect(stop.race(Promise.resolve(2))).resolves.toBe(STOPPED);
+    } finally {
+      stop.remove();
+    }
+    expect(process.listenerCount('SIGINT')).toBe(listeners);
   });
 });

@@ -54,7 +54,7 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
     if (options.accounts !== undefined) accounts = new AccountsFile(options.accounts, live);
     const source = wholeLines(io.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     for (;;) {
-      const next = await Promise.race([source.next(), stop.stopped]);
+      const next = await stop.race(source.next());
       if (next === STOPPED || next.done === true) break;
       const { batch, place } = groups.take(next.value);
       const events = decideRows(live, batch, place.base, stats);
