@@ -108,6 +108,8 @@ export interface OutboxPayload {
   input: number;
   /** The id of the last stream entry the batch before this record applied. */
   lastId: string;
+  /** Where the stream was before that batch (the position the relay moves on from; '' at its start). */
+  prevId?: string;
   /** One JSON event per row of that batch. */
   events: string[];
 }

@@ -112,8 +112,8 @@ export class Journal {
    * The events of the batch just appended, for relaying to a message log, with the stream
    * position they take the input to; durable (per --fsync) before it returns.
    */
-  appendOutbox(input: InputEntry, lastId: string, events: string[]): void {
-    const payload: OutboxPayload = { input: input.index, lastId, events };
+  appendOutbox(input: InputEntry, lastId: string, events: string[], prevId = input.outbox?.lastId ?? ''): void {
+    const payload: OutboxPayload = { input: input.index, lastId, prevId, events };
     const seq = this.writer.nextSeq;
     const offset = this.writer.append(RecordKind.Outbox, jsonPayloadBytes(payload), (record) => writeJsonPayload(record, payload), true);
     input.outbox = { seq, offset, lastId };
