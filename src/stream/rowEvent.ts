@@ -31,7 +31,12 @@ export function rowEvent(
   accounts: AccountBalances,
   text: string,
 ): string {
-  const event: Record<string, unknown> = { ...origin };
+  // Built by assignment, never `{ ...origin }`: a spread copy leaves an object V8's
+  // JSON.stringify serialises about 10x slower, in the hot path of every event. The keys are
+  // set in the order of the output: line, id, partition (when defined), result, ...
+  const event: Record<string, unknown> = { line: origin.line };
+  if (origin.id !== undefined) event.id = origin.id;
+  if (origin.partition !== undefined) event.partition = origin.partition;
   const applied = row.reason === 0;
   event.result = applied ? 'applied' : 'rejected';
   if (!applied) event.reason = REASON_CODES[row.reason];
