@@ -268,6 +268,44 @@ describe('a deleted snapshot', () => {
   });
 });
 
+describe('a half-written snapshot temp file (kill -9 before its rename)', () => {
+  it('verify notes it and says ok; the next run removes it with a one-line warning, output unchanged', () => {
+    const dir = copy();
+    // The temp name writeSnapshotFile uses, for the snapshot of the journal's last record, cut short.
+    const temp = `.snapshot-${String(records.length).padStart(12, '0')}.bin.tmp`;
+    writeFileSync(join(dir, temp), readFileSync(join(dir, newest)).subarray(0, 100_000));
+    const out = expectVerifyOk(dir);
+    expect(lines(out).filter((line) => line.startsWith('note: '))).toEqual([`note: ${temp} is a snapshot a crash left half-written; it is never used, and the next run removes it`]);
+    const rejects = `${dir}-rejects.csv`;
+    const r = run(dir, day2, '--rejects', rejects);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lines(r.stderr).filter((line) => line.includes(temp))).toEqual([`payrun: journal '${dir}': removed ${temp}, a snapshot a crash left half-written (never used)`]);
+    expect(r.stderr).toContain('already applied');
+    expect(r.stdout).toBe(plainAll);
+    expect(readFileSync(rejects, 'utf8')).toBe(rejectsDay2);
+    expect(existsSync(join(dir, temp))).toBe(false);
+    expect(expectVerifyOk(dir)).not.toContain('note:');
+    // Nothing else to remove the next time.
+    expect(run(dir, day2).stderr).not.toContain('removed');
+  });
+
+  it('next to a journal with day 1 only: day 2 then runs as usual, the accounts and rejects of a sound run', () => {
+    const dir = join(tempDir(), `case-${copies++}`);
+    expect(accountsOf(['--journal', dir, ...JOURNAL_FLAGS, '-q', day1])).toBe(plainDay1);
+    const seq = listRecords(journalLog(dir)).length;
+    const temp = `.snapshot-${String(seq).padStart(12, '0')}.bin.tmp`;
+    writeFileSync(join(dir, temp), 'PAYRUNSS');
+    const rejects = `${dir}-rejects.csv`;
+    const r = run(dir, day2, '--rejects', rejects);
+    expect(r.status, r.stderr).toBe(0);
+    expect(lines(r.stderr).filter((line) => line.includes(temp))).toHaveLength(1);
+    expect(r.stdout).toBe(plainAll);
+    expect(readFileSync(rejects, 'utf8')).toBe(rejectsDay2);
+    expect(existsSync(join(dir, temp))).toBe(false);
+    expect(expectVerifyOk(dir)).not.toContain('note:');
+  });
+});
+
 describe('a duplicated record (a copy inserted right after it)', () => {
   it.each([
     ['a day-2 batch, after the newest snapshot', () => day2Batches[0]!],

@@ -43,6 +43,8 @@ function expectSurvived(report: CrashReport): void {
   expect(report.verify.stdout.trimEnd(), verified).toMatch(/\nok$/);
   expect(`${report.verify.stdout}${report.verify.stderr}`, verified).toMatch(new RegExp(`\\n {2}input 1: [^\\n]*tx\\.csv sha256 [0-9a-f]{12} ${ROWS} rows \\(\\d+ rejected\\), applied\\n`));
   expect(report.unexpectedStderr).toEqual([]);
+  // A snapshot temp file a kill left is removed by the next run: none is left at the end.
+  expect(report.strayFiles.filter((f) => /^\.snapshot-/.test(f))).toEqual([]);
   // Kills landed mid-run, and a resume never goes back (every row journaled before a kill stays).
   expect(report.resumedAt.length, summary).toBeGreaterThanOrEqual(3);
   expect(report.resumedAt).toEqual([...report.resumedAt].sort((a, b) => a - b));

@@ -23,7 +23,7 @@ import { JournalError } from './journalError.js';
 import { JournalReader } from './journalReader.js';
 import { type FsyncMode, JournalWriter } from './journalWriter.js';
 import { Replayer } from './replayer.js';
-import { isSnapshotName, readSnapshotFile, writeSnapshotFile } from './snapshotFile.js';
+import { isSnapshotName, isSnapshotTempName, readSnapshotFile, writeSnapshotFile } from './snapshotFile.js';
 import { syncDirectory } from './syncDirectory.js';
 
 /** Snapshots kept: the newest two (an older one serves if the newest is lost). */
@@ -64,6 +64,12 @@ export class Journal {
     mkdirSync(dir, { recursive: true });
     const lock = DirLock.take(dir);
     try {
+      // Only this journal's writer (who holds the lock) writes snapshots: a temp file now is
+      // half of one a crash (kill -9) cut short before its rename. It was never used; remove it.
+      for (const temp of readdirSync(dir).filter(isSnapshotTempName).sort()) {
+        rmSync(join(dir, temp), { force: true });
+        options.warn(`journal '${dir}': removed ${temp}, a snapshot a crash left half-written (never used)`);
+      }
       const path = join(dir, JOURNAL_FILE);
       if (!existsSync(path)) {
         writeFileSync(path, '');

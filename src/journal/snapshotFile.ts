@@ -35,6 +35,16 @@ export function isSnapshotName(name: string): boolean {
   return /^snapshot-\d{12}\.bin$/.test(name);
 }
 
+/** The temp file a snapshot is written to before its rename: `.snapshot-<seq>.bin.tmp`. */
+export function snapshotTempName(file: string): string {
+  return `.${file}.tmp`;
+}
+
+/** A snapshot's temp file, left behind only when a crash (kill -9) came before its rename. */
+export function isSnapshotTempName(name: string): boolean {
+  return /^\.snapshot-\d{12}\.bin\.tmp$/.test(name);
+}
+
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
   const { state } = snapshot;
   const txs = state.txAmounts.length;
@@ -96,7 +106,7 @@ export function decodeSnapshot(bytes: Buffer): Snapshot {
 export function writeSnapshotFile(dir: string, snapshot: Snapshot, durable: boolean): { file: string; bytes: number; crc: number } {
   const file = snapshotName(snapshot.seq);
   const bytes = encodeSnapshot(snapshot);
-  const temp = join(dir, `.${file}.tmp`);
+  const temp = join(dir, snapshotTempName(file));
   try {
     const fd = openSync(temp, 'w');
     try {

@@ -6,7 +6,7 @@ import { JOURNAL_FILE, readJsonPayload, RecordKind, type SnapshotPayload } from 
 import { unfinishedInput } from './inputs.js';
 import { JournalReader } from './journalReader.js';
 import { Replayer } from './replayer.js';
-import { isSnapshotName, readSnapshotFile } from './snapshotFile.js';
+import { isSnapshotName, isSnapshotTempName, readSnapshotFile } from './snapshotFile.js';
 
 export interface VerifyReport {
   /** What the journal holds, for a person. */
@@ -74,6 +74,9 @@ export function verifyJournal(dir: string): VerifyReport {
   }
   for (const file of readdirSync(dir).filter(isSnapshotName)) {
     if (!named.has(file)) report.notes.push(`${file} is not a snapshot the journal names (left by a crash, or retired); it is never used`);
+  }
+  for (const file of readdirSync(dir).filter(isSnapshotTempName).sort()) {
+    report.notes.push(`${file} is a snapshot a crash left half-written; it is never used, and the next run removes it`);
   }
   const { inputs } = replayer;
   const open = unfinishedInput(inputs);

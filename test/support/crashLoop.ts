@@ -206,6 +206,7 @@ const EXPECTED_STDERR = [
   /^payrun: resuming /,
   /^payrun: journal '.*': cut off a torn last record/,
   /^payrun: journal '.*': removed snapshot .*, which a crash left unconfirmed/,
+  /^payrun: journal '.*': removed \.snapshot-\d{12}\.bin\.tmp, a snapshot a crash left half-written/,
   /^payrun: .* is already applied in journal /,
   /^payrun: [\d,]+ rows read/,
   /^ {2}rejected by reason: /,
@@ -388,7 +389,7 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
       // This run's stderr says what the previous kill left behind.
       let { phase } = judging;
       if (/already applied/.test(last.stderr)) phase = 'after-end';
-      else if (/removed snapshot .* unconfirmed/.test(last.stderr)) phase = 'snapshot';
+      else if (/removed snapshot .* unconfirmed|removed \.snapshot-.* half-written/.test(last.stderr)) phase = 'snapshot';
       else if (/cut off a torn last record/.test(last.stderr) && phase !== 'snapshot') phase = 'torn-record';
       phases[phase]++;
       judging = undefined;
