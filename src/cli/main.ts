@@ -8,6 +8,9 @@ import { generateCommand } from './generateCommand.js';
 import { replayCommand, verifyCommand } from './journalCommands.js';
 import { runCommand } from './runCommand.js';
 import { streamCommand } from '../stream/streamCommand.js';
+import { accountsCommand } from '../cluster/accountsCommand.js';
+import { consumeCommand } from '../cluster/consumeCommand.js';
+import { publishCommand } from '../cluster/publishCommand.js';
 
 const HELP_EXAMPLES = `
 Examples:
@@ -17,7 +20,22 @@ Examples:
   payrun --journal ledger/ day1.csv > accounts.csv   # then day2.csv, ...; resumable
   payrun journal verify ledger/
   payrun generate -n 1000000 -c 5000 --seed 7 tx.csv
+  payrun publish tx.csv --redis redis://127.0.0.1:6379    # cluster mode: see the README
+  payrun consume --redis redis://127.0.0.1:6379 --journal ledgers/
+  payrun accounts --redis redis://127.0.0.1:6379 --wait > accounts.csv
 `;
+
+const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+
+function redisOptions(command: Command): Command {
+  return command
+    .option('--redis <url>', 'the Redis (7+) or Valkey server of the cluster', DEFAULT_REDIS)
+    .option('--prefix <name>', 'the prefix of every key of the cluster (several clusters can share one server)', 'payrun');
+}
+
+function checkPrefix(prefix: string): void {
+  if (!/^[A-Za-z0-9_.{}-]+$/.test(prefix)) throw new UsageError('--prefix may hold only letters, digits and _ . - { }');
+}
 
 /** The version, defined (esbuild `define`) only in the single-binary bundle, which has no package.json. */
 declare const PAYRUN_VERSION: string | undefined;
@@ -144,6 +162,40 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
       if (opts.accounts === '-') throw new UsageError('--accounts needs a file (standard output carries the events)');
       exitCode = await streamCommand(opts, io);
+    });
+
+  redisOptions(configure(program.command('publish')))
+    .description('put the rows of FILE on the cluster\'s partition streams (by client); re-running it adds nothing twice')
+    .argument('<file>', 'the transactions CSV (a regular file)')
+    .option('--partitions <n>', 'partition count, fixed by the first publish (default: 8)', parseCount('--partitions', 1, 1024))
+    .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .action(async (file: string, opts: { redis: string; prefix: string; partitions?: number; quiet: boolean }) => {
+      if (file === '-') throw new UsageError('publish needs a regular file (an input is numbered by its content)');
+      checkPrefix(opts.prefix);
+      exitCode = await publishCommand(file, opts, io);
+    });
+
+  redisOptions(configure(program.command('consume')))
+    .description('run a consumer: take a share of the partitions, apply their rows, journal them, relay the events; until SIGINT/SIGTERM')
+    .requiredOption('--journal <dir>', 'the directory of the partition journals, shared by every consumer of the cluster')
+    .option('--owner <name>', 'this consumer\'s name (default: host-pid); a restart under the same name takes its entries back at once')
+    .addOption(new Option('--fsync <mode>', 'when the journals are flushed to disk (a batch is durable before its commit)').choices(FSYNC_MODES))
+    .option('--lease-ms <ms>', 'partition lease time; a dead consumer\'s partitions move after it', parseCount('--lease-ms', 300, 600_000), 5000)
+    .option('--batch <n>', 'entries read per partition at a time', parseCount('--batch', 1, 100_000), 1000)
+    .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
+    .option('-q, --quiet', 'log only errors', false)
+    .action(async (opts: Parameters<typeof consumeCommand>[0]) => {
+      checkPrefix(opts.prefix);
+      exitCode = await consumeCommand(opts, io);
+    });
+
+  redisOptions(configure(program.command('accounts')))
+    .description('print the merged accounts CSV of the whole cluster (the same bytes as `payrun FILE`)')
+    .option('--wait', 'first wait until every published row is applied and committed', false)
+    .option('--timeout <s>', 'with --wait: give up (exit 1) after S seconds', parseCount('--timeout', 1, 86_400), 600)
+    .action(async (opts: Parameters<typeof accountsCommand>[0]) => {
+      checkPrefix(opts.prefix);
+      exitCode = await accountsCommand(opts, io);
     });
 
   const journal = configure(program.command('journal')).description('inspect a --journal directory');

@@ -21,6 +21,13 @@ export interface InputEntry {
 /** Inputs that are message streams, not files, carry this prefix instead of a SHA-256. */
 export const STREAM_INPUT = 'stream:';
 
+/**
+ * A partition of a cluster (`payrun consume`): a stream input whose tx-id ownership was decided
+ * upstream by the publisher, across all partitions, so a recorded DUPLICATE_TX is a given that
+ * the partition's own ledger cannot re-derive.
+ */
+export const PARTITION_INPUT = `${STREAM_INPUT}partition:`;
+
 /** The one input begun and not yet complete, if any (only the last can be). */
 export function unfinishedInput(inputs: readonly InputEntry[]): InputEntry | undefined {
   const last = inputs[inputs.length - 1];

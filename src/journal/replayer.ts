@@ -11,7 +11,7 @@ import {
   RecordKind,
   type StartPayload,
 } from './format.js';
-import { type InputEntry, unfinishedInput } from './inputs.js';
+import { type InputEntry, PARTITION_INPUT, unfinishedInput } from './inputs.js';
 
 /** Stop a replay inside the batches of one input, after a given line (`journal replay --until-line`). */
 export interface LineLimit {
@@ -119,6 +119,7 @@ export class Replayer {
     }
     const { type, client, tx, amount, reason, line } = batch;
     const stopAt = limit && limit.input === input.index ? limit.line - batch.base : Infinity;
+    const upstreamOwnership = input.sha256.startsWith(PARTITION_INPUT);
     let rejected = 0;
     let i = 0;
     for (; i < batch.rows && line[i]! <= stopAt; i++) {
@@ -126,7 +127,8 @@ export class Replayer {
       if (recorded !== RejectReason.None) rejected++;
       // Rows that were not well-formed never reached the ledger.
       if (recorded !== RejectReason.None && recorded < RejectReason.DuplicateTx) continue;
-      const replayed = this.ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, false);
+      const duplicate = upstreamOwnership && recorded === RejectReason.DuplicateTx;
+      const replayed = this.ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, duplicate);
       if (replayed !== recorded) {
         problem(`line ${batch.base + line[i]!}: replay decides ${REASON_CODES[replayed]}, the journal says ${REASON_CODES[recorded] ?? recorded}`);
       }

@@ -2,7 +2,15 @@ import type { Ledger } from '../domain/ledger.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import type { RowBatch } from '../io/rowBatch.js';
 import type { RunStats } from '../engine/runStats.js';
-import { rowEvent } from './rowEvent.js';
+import { type RowOrigin, rowEvent } from './rowEvent.js';
+
+/** How the rows of a batch from a message stream differ from lines of a file. */
+export interface RowSource {
+  /** Where row i came from (default: line base + batch.line[i]). */
+  origin?: (i: number) => RowOrigin;
+  /** Row i's tx id was taken earlier in the whole input (decided upstream, as the publisher does). */
+  duplicate?: Uint8Array;
+}
 
 /**
  * Decides the rows of a parsed batch in order, as `decide()` of the serial engine does, and
@@ -10,13 +18,21 @@ import { rowEvent } from './rowEvent.js';
  * that very row (not after the whole batch). Row i is at line base + batch.line[i].
  * Returns the events, one JSON line per row, each ending in '\n'; counts them into stats.
  */
-export function decideRows(ledger: Ledger, batch: RowBatch, base: number, stats: RunStats): string {
+export function decideRows(ledger: Ledger, batch: RowBatch, base: number, stats: RunStats, source: RowSource = {}): string {
+  const events = decideRowEvents(ledger, batch, base, stats, source);
+  events.push('');
+  return events.join('\n');
+}
+
+/** decideRows' events as a list, one JSON string per row (no line ends). */
+export function decideRowEvents(ledger: Ledger, batch: RowBatch, base: number, stats: RunStats, source: RowSource = {}): string[] {
   const { reason, type, client, tx, amount, line, start, end, buf } = batch;
+  const { origin, duplicate } = source;
   const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
   const row = { type: 0, client: 0, tx: 0, amount: 0, reason: 0 };
   const events: string[] = [];
   for (let i = 0; i < batch.count; i++) {
-    if (reason[i] === RejectReason.None) reason[i] = ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, false);
+    if (reason[i] === RejectReason.None) reason[i] = ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, duplicate?.[i] === 1);
     row.type = type[i]!;
     row.client = client[i]!;
     row.tx = tx[i]!;
@@ -26,10 +42,9 @@ export function decideRows(ledger: Ledger, batch: RowBatch, base: number, stats:
       stats.rejected++;
       stats.byReason[row.reason]!++;
     }
-    events.push(rowEvent({ line: base + line[i]! }, row, ledger, bytes.toString('utf8', start[i]!, end[i]!)));
+    events.push(rowEvent(origin ? origin(i) : { line: base + line[i]! }, row, ledger, bytes.toString('utf8', start[i]!, end[i]!)));
   }
   stats.rows += batch.count;
   stats.applied = stats.rows - stats.rejected;
-  events.push('');
-  return events.join('\n');
+  return events;
 }

@@ -1,0 +1,63 @@
+import { type CliIo, ExitCode, writeAll } from '../cli/cliIo.js';
+import { describeError } from '../cli/errors.js';
+import { CLIENT_COUNT } from '../domain/ledger.js';
+import { type AccountBalances, formatAccounts } from '../io/accountsCsv.js';
+import { ClusterError } from './clusterError.js';
+import { RedisTransport } from './redisTransport.js';
+import type { Transport } from './transport.js';
+
+export interface AccountsOptions {
+  redis: string;
+  prefix: string;
+  wait: boolean;
+  timeout: number;
+}
+
+/** Partitions whose committed position is behind their newest entry. */
+async function behind(transport: Transport, partitions: number): Promise<number[]> {
+  const lagging: number[] = [];
+  for (let p = 0; p < partitions; p++) {
+    if ((await transport.committed(p)) !== (await transport.lastId(p))) lagging.push(p);
+  }
+  return lagging;
+}
+
+/** The cluster's accounts: every partition's hash merged (clients are disjoint by partition). */
+export async function mergedAccounts(transport: Transport, partitions: number): Promise<AccountBalances> {
+  const accounts = { available: new Float64Array(CLIENT_COUNT), held: new Float64Array(CLIENT_COUNT), flags: new Uint8Array(CLIENT_COUNT) };
+  for (let p = 0; p < partitions; p++) {
+    for (const [client, value] of await transport.accounts(p)) {
+      const [available, held, flags] = value.split(' ').map(Number);
+      accounts.available[client] = available!;
+      accounts.held[client] = held!;
+      accounts.flags[client] = flags!;
+    }
+  }
+  return accounts;
+}
+
+/** `payrun accounts --redis URL [--wait]`: the merged accounts CSV of the whole cluster, as `payrun FILE` prints it. */
+export async function accountsCommand(options: AccountsOptions, io: CliIo): Promise<number> {
+  const transport = new RedisTransport(options.redis, { prefix: options.prefix, patient: false });
+  try {
+    const partitions = await transport.partitions();
+    if (partitions === undefined) throw new ClusterError(`nothing has been published under prefix '${options.prefix}' at ${options.redis}`);
+    if (options.wait) {
+      const until = Date.now() + options.timeout * 1000;
+      for (;;) {
+        const lagging = await behind(transport, partitions);
+        if (lagging.length === 0) break;
+        if (Date.now() >= until) throw new ClusterError(`partitions ${lagging.join(', ')} still had rows to apply after ${options.timeout} s (are consumers running?)`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    await writeAll(io.stdout, formatAccounts(await mergedAccounts(transport, partitions)));
+    return ExitCode.Ok;
+  } catch (error) {
+    const detail = describeError(error);
+    await writeAll(io.stderr, `${/ECONNREFUSED|ENOTFOUND|max retries|Connection is closed/i.test(detail) ? `payrun: cannot reach redis at ${options.redis}: ${detail.replace(/^payrun: /, '')}` : detail}\n`);
+    return ExitCode.Fatal;
+  } finally {
+    await transport.close();
+  }
+}

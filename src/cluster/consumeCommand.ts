@@ -1,0 +1,72 @@
+import { hostname } from 'node:os';
+import { type CliIo, ExitCode, writeAll } from '../cli/cliIo.js';
+import { describeError } from '../cli/errors.js';
+import type { FsyncMode } from '../journal/journalWriter.js';
+import { jsonLog } from './clusterLog.js';
+import { Consumer } from './consumer.js';
+import { serveMetrics } from './metricsServer.js';
+import { RedisTransport } from './redisTransport.js';
+
+export interface ConsumeOptions {
+  redis: string;
+  prefix: string;
+  journal: string;
+  owner?: string;
+  fsync?: FsyncMode;
+  leaseMs: number;
+  batch: number;
+  metricsPort?: number;
+  quiet: boolean;
+}
+
+/** How long a stop may take (a batch in hand waiting for an unreachable Redis) before the journals are closed anyway. */
+const STOP_GRACE_MS = 10_000;
+
+/** `payrun consume`: runs a consumer until SIGINT/SIGTERM; exit 0 after a clean stop. */
+export async function consumeCommand(options: ConsumeOptions, io: CliIo): Promise<number> {
+  const owner = options.owner ?? `${hostname()}-${process.pid}`;
+  const log = jsonLog(io.stderr, owner, options.quiet);
+  const transport = new RedisTransport(options.redis, {
+    prefix: options.prefix,
+    patient: true,
+    leaseMs: options.leaseMs,
+    onConnection: (state, detail) => log(state === 'down' ? 'redis_unreachable' : 'redis_back', { redis: options.redis, detail }),
+  });
+  const consumer = new Consumer(
+    transport,
+    { owner, prefix: options.prefix, journal: options.journal, fsync: options.fsync ?? 'batch', leaseMs: options.leaseMs, batch: options.batch, metricsEveryMs: 5000 },
+    log,
+  );
+  let signal: string | undefined;
+  let grace: NodeJS.Timeout | undefined;
+  const onSignal = (name: string): void => {
+    if (signal !== undefined) return;
+    signal = name;
+    log('stopping', { signal: name });
+    consumer.stop();
+    // Every journal record is whole at any await, so closing now loses nothing: a batch not yet committed is relayed by the next owner.
+    grace = setTimeout(() => {
+      log('error', { error: `Redis did not answer within ${STOP_GRACE_MS / 1000} s of ${name}; stopping without the last commit (the next owner relays it)` });
+      process.exit(ExitCode.Fatal);
+    }, STOP_GRACE_MS);
+    grace.unref();
+  };
+  const onInt = (): void => onSignal('SIGINT');
+  const onTerm = (): void => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  const metrics = options.metricsPort !== undefined ? await serveMetrics(options.metricsPort, owner, consumer) : undefined;
+  try {
+    await consumer.run();
+    return ExitCode.Ok;
+  } catch (error) {
+    await writeAll(io.stderr, `${describeError(error)}\n`);
+    return ExitCode.Fatal;
+  } finally {
+    clearTimeout(grace);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    metrics?.close();
+    await transport.close();
+  }
+}

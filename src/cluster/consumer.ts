@@ -1,0 +1,264 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FsyncMode } from '../journal/journalWriter.js';
+import { JournalError } from '../journal/journalError.js';
+import type { Log } from './clusterLog.js';
+import { PartitionLedger } from './partitionLedger.js';
+import type { Commit, CommitResult, LogEntry, Transport } from './transport.js';
+
+export interface ConsumerOptions {
+  owner: string;
+  prefix: string;
+  journal: string;
+  fsync: FsyncMode;
+  leaseMs: number;
+  /** Entries read per partition at a time. */
+  batch: number;
+  metricsEveryMs: number;
+}
+
+/** Counters for the metrics line and the Prometheus endpoint. */
+export class ConsumerMetrics {
+  rows = 0;
+  commits = 0;
+  retries = 0;
+  deadLetters = 0;
+  relayedAgain = 0;
+  takenOver = 0;
+  backlog = new Map<number, { lag: number; pending: number }>();
+}
+
+const BLOCK_MS = 200;
+const MAX_BACKOFF_MS = 5000;
+
+function backoff(attempt: number): number {
+  return Math.min(50 * 2 ** attempt, MAX_BACKOFF_MS) * (0.75 + Math.random() / 2);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+}
+
+/**
+ * A consumer of the cluster (`payrun consume`): heartbeats, holds the leases of the partitions
+ * assigned to it (live consumers sorted; partition p goes to live[p % live.length]), and for each
+ * one reads entries in order, decides and journals them (PartitionLedger), then commits the
+ * batch to Redis in one script; only a committed batch is acknowledged.
+ */
+export class Consumer {
+  readonly metrics = new ConsumerMetrics();
+  private readonly owned = new Map<number, PartitionLedger>();
+  /** Partitions whose journal and Redis disagree: never consumed by this process, reported once. */
+  private readonly refused = new Set<number>();
+  private partitions = 0;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: ConsumerOptions,
+    private readonly log: Log,
+  ) {}
+
+  /** Ends the run after the batch in hand (its commit included). */
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  get partitionsOwned(): number[] {
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  async run(): Promise<void> {
+    const { options } = this;
+    this.log('started', { prefix: options.prefix, journal: options.journal, leaseMs: options.leaseMs });
+    while (!this.stopping && this.partitions === 0) {
+      this.partitions = (await this.guard(() => this.transport.partitions())) ?? 0;
+      if (this.partitions === 0) await this.pause(500);
+    }
+    let nextTick = 0;
+    let nextMetrics = Date.now() + options.metricsEveryMs;
+    let lastRows = 0;
+    while (!this.stopping) {
+      if (Date.now() >= nextTick) {
+        await this.guard(() => this.rebalance());
+        nextTick = Date.now() + options.leaseMs / 3;
+      }
+      if (this.owned.size === 0) {
+        await this.pause(Math.max(0, Math.min(BLOCK_MS, nextTick - Date.now())));
+        continue;
+      }
+      const read = await this.guard(() => this.transport.read(this.partitionsOwned, options.owner, options.batch, BLOCK_MS));
+      for (const [p, entries] of read ?? []) {
+        if (this.owned.has(p)) await this.process(p, entries);
+      }
+      if (Date.now() >= nextMetrics) {
+        const seconds = (Date.now() - nextMetrics + options.metricsEveryMs) / 1000;
+        nextMetrics = Date.now() + options.metricsEveryMs;
+        await this.reportMetrics(seconds, this.metrics.rows - lastRows);
+        lastRows = this.metrics.rows;
+      }
+    }
+    await this.shutdown();
+  }
+
+  /** Runs a Redis step; a failure is logged and waited out (backoff), never fatal. */
+  private async guard<T>(step: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (error instanceof JournalError) throw error;
+        this.metrics.retries++;
+        if (attempt === 0) this.log('retrying', { error: message(error) });
+        if (this.stopping) return undefined;
+        await this.pause(backoff(attempt));
+      }
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    if (this.stopping || ms <= 0) return;
+    await Promise.race([sleep(ms), new Promise<void>((resolve) => (this.wake = resolve))]);
+    this.wake = undefined;
+  }
+
+  private async rebalance(): Promise<void> {
+    const { owner, leaseMs } = this.options;
+    const live = await this.transport.heartbeat(owner, leaseMs);
+    const me = live.indexOf(owner);
+    const mine = new Set<number>();
+    for (let p = 0; p < this.partitions; p++) if (me >= 0 && live[p % live.length] === owner) mine.add(p);
+    for (const p of this.partitionsOwned) {
+      if (!mine.has(p)) await this.release(p, 'rebalanced');
+      else if (!(await this.transport.lease(p, owner, leaseMs))) await this.drop(p, 'lease taken by another consumer');
+    }
+    for (const p of mine) if (!this.owned.has(p) && !this.refused.has(p)) await this.acquire(p);
+  }
+
+  private async acquire(p: number): Promise<void> {
+    const { owner, leaseMs, journal, prefix, fsync } = this.options;
+    if (!(await this.transport.lease(p, owner, leaseMs))) return; // its last owner has not let go yet
+    let ledger: PartitionLedger;
+    try {
+      ledger = PartitionLedger.open(journal, prefix, p, owner, fsync, (line) => this.log('journal', { partition: p, message: line }));
+    } catch (error) {
+      await this.transport.release(p, owner);
+      this.log('partition_busy', { partition: p, error: message(error) });
+      return;
+    }
+    const committed = await this.transport.committed(p);
+    const outbox = committed === ledger.position ? undefined : ledger.lastOutbox();
+    if (committed !== ledger.position && (outbox === undefined || (outbox.prevId ?? '') !== committed)) {
+      await ledger.close();
+      await this.transport.release(p, owner);
+      this.refused.add(p);
+      this.log('error', {
+        partition: p,
+        error: `partition ${p}: Redis has committed up to '${committed}' but journal '${ledger.dir}' is at '${ledger.position}'; they are not one cluster's (every consumer must share one --journal DIR, and Redis must keep its data: appendonly yes)`,
+      });
+      return;
+    }
+    this.owned.set(p, ledger);
+    if (outbox !== undefined) {
+      // The last owner journaled this batch and died before its commit: relay it now.
+      this.metrics.relayedAgain++;
+      this.log('relayed_again', { partition: p, lastId: outbox.lastId, events: outbox.events.length });
+      if (!(await this.commit(p, ledger.commitOf(outbox)))) return;
+    }
+    const pending = await this.transport.claimPending(p, owner, this.options.batch);
+    if (pending.length > 0) this.metrics.takenOver += pending.length;
+    this.log('partition_acquired', { partition: p, position: ledger.position, pending: pending.length });
+    for (let at = 0; at < pending.length && this.owned.has(p); at += this.options.batch) {
+      await this.process(p, pending.slice(at, at + this.options.batch));
+    }
+  }
+
+  private async process(p: number, entries: LogEntry[]): Promise<void> {
+    const ledger = this.owned.get(p)!;
+    const prepared = ledger.prepare(entries);
+    if (prepared.seen.length > 0) await this.guard(() => this.transport.ack(p, prepared.seen));
+    if (prepared.commit === undefined) return;
+    if (await this.commit(p, prepared.commit)) {
+      this.metrics.rows += prepared.rows;
+      this.metrics.deadLetters += prepared.commit.dead.length;
+      for (const dead of prepared.commit.dead) this.log('dead_letter', { partition: p, id: dead.id, error: dead.error });
+    }
+  }
+
+  /** Commits a journaled batch, retrying with backoff; false if the partition was lost instead. */
+  private async commit(p: number, commit: Commit): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      let result: CommitResult;
+      try {
+        result = await this.transport.commit(commit);
+      } catch (error) {
+        this.metrics.retries++;
+        if (attempt === 0) this.log('commit_retry', { partition: p, lastId: commit.lastId, error: message(error) });
+        await sleep(backoff(attempt));
+        continue;
+      }
+      if (result.kind === 'ok' || result.kind === 'done') {
+        this.metrics.commits++;
+        return true;
+      }
+      if (result.kind === 'lease') await this.drop(p, 'lease lost before the commit');
+      else if (result.kind === 'cursor') {
+        this.refused.add(p);
+        this.log('error', { partition: p, error: `partition ${p}: committed position moved to '${result.at}' by someone else (expected '${commit.prevId}')` });
+        await this.drop(p, 'position conflict');
+      }
+      return false;
+    }
+  }
+
+  /** Stops consuming p and closes its journal; its lease is left to expire (it is not ours any more). */
+  private async drop(p: number, why: string): Promise<void> {
+    const ledger = this.owned.get(p);
+    this.owned.delete(p);
+    await ledger?.close();
+    this.log('partition_lost', { partition: p, reason: why });
+  }
+
+  /** Hands p over: journal closed (snapshotted) first, then the lease let go. */
+  private async release(p: number, why: string): Promise<void> {
+    const ledger = this.owned.get(p);
+    this.owned.delete(p);
+    await ledger?.close();
+    await this.transport.release(p, this.options.owner);
+    this.log('partition_released', { partition: p, reason: why });
+  }
+
+  private async reportMetrics(seconds: number, rows: number): Promise<void> {
+    const owned = this.partitionsOwned;
+    const backlog = (await this.guard(() => this.transport.backlog(owned))) ?? new Map();
+    this.metrics.backlog = backlog;
+    const m = this.metrics;
+    this.log('metrics', {
+      rowsPerSec: Math.round(rows / Math.max(seconds, 1e-3)),
+      rows: m.rows,
+      partitions: owned,
+      lag: Object.fromEntries([...backlog].map(([p, b]) => [p, b.lag])),
+      pending: Object.fromEntries([...backlog].map(([p, b]) => [p, b.pending])),
+      retries: m.retries,
+      deadLetters: m.deadLetters,
+      relayedAgain: m.relayedAgain,
+    });
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const p of this.partitionsOwned) {
+      try {
+        await this.release(p, 'stopping');
+      } catch (error) {
+        this.log('error', { partition: p, error: message(error) });
+      }
+    }
+    try {
+      await this.transport.leave(this.options.owner);
+    } catch {
+      // its heartbeat expires on its own
+    }
+    this.log('stopped', { rows: this.metrics.rows, commits: this.metrics.commits });
+  }
+}

@@ -1,0 +1,41 @@
+import { createServer, type Server } from 'node:http';
+import type { Consumer } from './consumer.js';
+
+/** The consumer's counters in Prometheus text format (`--metrics-port`), at any path. */
+export function prometheusText(owner: string, consumer: Consumer): string {
+  const m = consumer.metrics;
+  const label = `owner="${owner.replace(/["\\\n]/g, '_')}"`;
+  const lines = [
+    '# HELP payrun_rows_total Rows applied and committed by this consumer.',
+    '# TYPE payrun_rows_total counter',
+    `payrun_rows_total{${label}} ${m.rows}`,
+    '# TYPE payrun_commits_total counter',
+    `payrun_commits_total{${label}} ${m.commits}`,
+    '# TYPE payrun_retries_total counter',
+    `payrun_retries_total{${label}} ${m.retries}`,
+    '# TYPE payrun_dead_letters_total counter',
+    `payrun_dead_letters_total{${label}} ${m.deadLetters}`,
+    '# TYPE payrun_partitions_owned gauge',
+    `payrun_partitions_owned{${label}} ${consumer.partitionsOwned.length}`,
+    '# HELP payrun_partition_lag Entries of the partition not yet delivered (as of the last metrics line).',
+    '# TYPE payrun_partition_lag gauge',
+    ...[...m.backlog].map(([p, b]) => `payrun_partition_lag{${label},partition="${p}"} ${b.lag}`),
+    '# TYPE payrun_partition_pending gauge',
+    ...[...m.backlog].map(([p, b]) => `payrun_partition_pending{${label},partition="${p}"} ${b.pending}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function serveMetrics(port: number, owner: string, consumer: Consumer): Promise<Server> {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    response.end(prometheusText(owner, consumer));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,172 @@
+import { join } from 'node:path';
+import { DEFAULT_SNAPSHOT_EVERY } from '../cli/journalSession.js';
+import { Ledger } from '../domain/ledger.js';
+import { RunStats } from '../engine/runStats.js';
+import { parseLines } from '../io/lineParser.js';
+import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
+import { ParsedRow } from '../io/rowParser.js';
+import type { OutboxPayload } from '../journal/format.js';
+import { type InputEntry, unfinishedInput } from '../journal/inputs.js';
+import { Journal } from '../journal/journal.js';
+import type { FsyncMode } from '../journal/journalWriter.js';
+import { decideRowEvents } from '../stream/decideRows.js';
+import { ClusterError } from './clusterError.js';
+import { compareIds, partitionInputId } from './keys.js';
+import type { Commit, DeadLetter, LogEntry } from './transport.js';
+
+const CRLF = Buffer.from('\r\n');
+/** Outbox entries that are dead letters, not row events (both are relayed by one commit). */
+const DEAD = 'dead-letter';
+
+/** What one batch of entries comes to: a commit to make, and/or ids only to acknowledge (already applied). */
+export interface Prepared {
+  commit?: Commit;
+  /** Entries at or before the journal's position: applied by an earlier owner, only acknowledged. */
+  seen: string[];
+  rows: number;
+}
+
+function deadLetterOf(entry: LogEntry): string | undefined {
+  if (entry.row === undefined) return "no 'r' field (the row's text)";
+  if (entry.line === undefined || !/^[1-9]\d{0,15}$/.test(entry.line)) return "no 'l' field (the row's line number)";
+  if (entry.row.includes(10)) return 'the row text holds a line break';
+  if (entry.row.every((c) => c === 32 || c === 9)) return 'the row text is blank';
+  return undefined;
+}
+
+/**
+ * One partition's ledger in a consumer: its journal (DIR/p<k>, the durable ledger as for a
+ * file, with the partition stream as one never-ending input), its accounts, and where in the
+ * stream it is. Entries are decided in id order; a batch is journaled (rows, then an Outbox
+ * record with its events and new position, durable) before its commit is handed out.
+ */
+export class PartitionLedger {
+  private readonly row = new ParsedRow();
+  private batch = new RowBatch(1024);
+  readonly stats = new RunStats();
+
+  private constructor(
+    readonly partition: number,
+    private readonly journal: Journal,
+    readonly ledger: Ledger,
+    private input: InputEntry | undefined,
+    private readonly inputId: string,
+    private readonly streamName: string,
+    private readonly owner: string,
+  ) {}
+
+  static open(dir: string, prefix: string, p: number, owner: string, fsync: FsyncMode, warn: (line: string) => void): PartitionLedger {
+    const journal = Journal.open(join(dir, `p${p}`), { fsync, warn });
+    try {
+      const id = partitionInputId(prefix, p);
+      const open = unfinishedInput(journal.inputs);
+      if (open !== undefined && open.sha256 !== id) {
+        throw new ClusterError(`journal '${journal.dir}' holds an unfinished input '${open.name}', not partition ${p} of '${prefix}'`);
+      }
+      const mine = journal.find(id);
+      if (mine?.complete === true) throw new ClusterError(`journal '${journal.dir}' has ended partition ${p} of '${prefix}'`);
+      return new PartitionLedger(p, journal, Ledger.fromState(journal.recovered), mine, id, `${prefix}:tx:${p}`, owner);
+    } catch (error) {
+      void journal.close();
+      throw error;
+    }
+  }
+
+  get dir(): string {
+    return this.journal.dir;
+  }
+
+  /** The id of the last entry journaled ('' before any). */
+  get position(): string {
+    return this.input?.outbox?.lastId ?? '';
+  }
+
+  /** The last batch's outbox, to relay again when Redis has not committed it (a crash in between). */
+  lastOutbox(): OutboxPayload | undefined {
+    return this.input ? this.journal.readOutbox(this.input) : undefined;
+  }
+
+  /** The commit of a journaled Outbox record, rebuilt from it and the ledger (which is as of that record). */
+  commitOf(outbox: OutboxPayload): Commit {
+    const events: string[] = [];
+    const dead: DeadLetter[] = [];
+    const clients = new Set<number>();
+    const ack: string[] = [];
+    for (const text of outbox.events) {
+      const event = JSON.parse(text) as { id: string; result: string; client?: number; error?: string };
+      ack.push(event.id);
+      if (event.result === DEAD) dead.push({ id: event.id, error: event.error ?? '' });
+      else {
+        events.push(text);
+        if (event.client !== undefined) clients.add(event.client);
+      }
+    }
+    return { partition: this.partition, owner: this.owner, prevId: outbox.prevId ?? '', lastId: outbox.lastId, events, accounts: this.accountsOf(clients), dead, ack };
+  }
+
+  /** Decides and journals the entries after the journal's position (in id order); returns what to commit. */
+  prepare(entries: LogEntry[]): Prepared {
+    const seen: string[] = [];
+    const fresh: LogEntry[] = [];
+    const position = this.position;
+    for (const entry of entries) {
+      if (compareIds(entry.id, position) <= 0) seen.push(entry.id);
+      else fresh.push(entry);
+    }
+    if (fresh.length === 0) return { seen, rows: 0 };
+    fresh.sort((a, b) => compareIds(a.id, b.id));
+
+    const good: LogEntry[] = [];
+    const dead: DeadLetter[] = [];
+    for (const entry of fresh) {
+      const error = deadLetterOf(entry);
+      if (error === undefined) good.push(entry);
+      else dead.push({ id: entry.id, error });
+    }
+    const parts: Buffer[] = [];
+    for (const entry of good) parts.push(entry.row!, CRLF);
+    const text = Buffer.concat(parts);
+    if (this.batch.capacity < Math.max(good.length, rowCapacityFor(0))) this.batch = new RowBatch(Math.max(good.length, 2 * this.batch.capacity));
+    const batch = this.batch;
+    parseLines(text, 0, text.length, batch, this.row);
+    if (batch.count !== good.length) throw new Error(`partition ${this.partition}: ${good.length} entries parsed as ${batch.count} rows`);
+    const duplicate = new Uint8Array(batch.count);
+    good.forEach((entry, i) => (duplicate[i] = entry.duplicate === '1' ? 1 : 0));
+    const p = this.partition;
+    const events = decideRowEvents(this.ledger, batch, 0, this.stats, {
+      duplicate,
+      origin: (i) => ({ line: Number(good[i]!.line), id: good[i]!.id, partition: p }),
+    });
+    const clients = new Set<number>();
+    for (let i = 0; i < batch.count; i++) if (batch.reason[i] === 0 || batch.reason[i]! >= 6) clients.add(batch.client[i]!);
+
+    const prevId = position;
+    const lastId = fresh[fresh.length - 1]!.id;
+    this.input ??= this.journal.begin(this.inputId, 0, this.streamName);
+    if (batch.count > 0) {
+      const place = { offset: this.input.nextOffset, base: this.input.nextLine, nextOffset: this.input.nextOffset + text.length, nextLine: this.input.nextLine + batch.lines };
+      this.journal.append(this.input, batch, place);
+    }
+    const outboxEvents = events.concat(dead.map((d) => JSON.stringify({ id: d.id, partition: p, result: DEAD, error: d.error })));
+    this.journal.appendOutbox(this.input, lastId, outboxEvents, prevId);
+    if (this.journal.rowsSinceSnapshot >= DEFAULT_SNAPSHOT_EVERY) this.journal.snapshot(this.ledger.exportState());
+    const ack = fresh.map((entry) => entry.id);
+    return { seen, rows: batch.count, commit: { partition: p, owner: this.owner, prevId, lastId, events, accounts: this.accountsOf(clients), dead, ack } };
+  }
+
+  private accountsOf(clients: Iterable<number>): Map<number, string> {
+    const { available, held, flags } = this.ledger;
+    const accounts = new Map<number, string>();
+    for (const c of clients) accounts.set(c, `${available[c]} ${held[c]} ${flags[c]}`);
+    return accounts;
+  }
+
+  /** Snapshots what changed and lets go of the journal (another consumer may take the partition next). */
+  async close(): Promise<void> {
+    try {
+      if (this.journal.rowsSinceSnapshot > 0) this.journal.snapshot(this.ledger.exportState());
+    } finally {
+      await this.journal.close();
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { type CliIo, ExitCode, writeAll } from '../cli/cliIo.js';
+import { describeError } from '../cli/errors.js';
+import { startProgress } from '../cli/progress.js';
+import { RejectReason } from '../domain/rejectReason.js';
+import { TxOwnership } from '../domain/txOwnership.js';
+import { ownsTxId } from '../domain/txType.js';
+import { fileChunks } from '../io/fileChunks.js';
+import { contentHash } from '../journal/contentHash.js';
+import { ClusterError } from './clusterError.js';
+import { LineGroups } from '../stream/lineGroups.js';
+import { RedisTransport } from './redisTransport.js';
+import type { PublishedRow, Transport } from './transport.js';
+
+export interface PublishOptions {
+  redis: string;
+  prefix: string;
+  partitions?: number;
+  quiet: boolean;
+}
+
+export const DEFAULT_PARTITIONS = 8;
+const CHUNK_BYTES = 1 << 18;
+
+/** Grows as ids are claimed: the tx ids one input owns, saved when its publish completes. */
+class IdList {
+  private ids = new Uint32Array(1 << 16);
+  length = 0;
+
+  push(id: number): void {
+    if (this.length === this.ids.length) {
+      const bigger = new Uint32Array(this.ids.length * 2);
+      bigger.set(this.ids);
+      this.ids = bigger;
+    }
+    this.ids[this.length++] = id;
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.from(this.ids.buffer, 0, this.length * 4);
+  }
+}
+
+/** The ids every earlier input owns; each must have finished publishing (its ids are saved then). */
+async function ownedBefore(transport: Transport, input: number): Promise<TxOwnership> {
+  const earlier: Buffer[] = [];
+  for (let n = 1; n < input; n++) {
+    const ids = await transport.ownedIds(n);
+    if (ids === undefined) throw new ClusterError(`input ${n} of this cluster was never fully published; publish that file again first (tx ids are decided in publish order)`);
+    earlier.push(ids);
+  }
+  const total = earlier.reduce((sum, ids) => sum + ids.length / 4, 0);
+  const ownership = new TxOwnership(total);
+  for (const ids of earlier) {
+    const view = new Uint32Array(ids.buffer, ids.byteOffset, ids.length / 4);
+    for (const id of view) ownership.claim(id);
+  }
+  return ownership;
+}
+
+/**
+ * `payrun publish FILE --redis URL`: every row of FILE onto the partition streams, partitioned
+ * by client (a row that names no client, by line), in file order. The publisher decides tx-id
+ * ownership in file order (docs/cluster-design.md) and marks a row whose id is taken. Entry ids
+ * are `<input number>-<line>`, so a publish re-run after a kill adds only what is missing.
+ */
+export async function publishCommand(file: string, options: PublishOptions, io: CliIo): Promise<number> {
+  const started = performance.now();
+  let transport: RedisTransport | undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new ClusterError(`'${file}' is not a regular file (publish numbers an input by its content)`);
+    transport = new RedisTransport(options.redis, {
+      prefix: options.prefix,
+      patient: true,
+      onConnection: (state, detail) => {
+        if (!options.quiet) void writeAll(io.stderr, state === 'down' ? `payrun: redis ${options.redis} unreachable (${detail}); retrying\n` : `payrun: redis ${options.redis} is back\n`);
+      },
+    });
+    const partitions = (await transport.partitions(options.partitions ?? DEFAULT_PARTITIONS))!;
+    if (options.partitions !== undefined && options.partitions !== partitions) {
+      throw new ClusterError(`the cluster under prefix '${options.prefix}' has ${partitions} partitions; --partitions ${options.partitions} cannot change that`);
+    }
+    const input = await transport.inputNumber(contentHash(fd));
+    const ownership = await ownedBefore(transport, input);
+    const claimed = new IdList();
+    const groups = new LineGroups();
+    const progress = await startProgress(io.stderr, !options.quiet, stat.size);
+    const counts = { added: 0, existing: 0, rows: 0 };
+    try {
+      for await (const chunk of fileChunks(fd, CHUNK_BYTES)) {
+        const { batch, place } = groups.take(chunk);
+        const rows = new Map<number, PublishedRow[]>();
+        const { reason, type, client, tx, line, start, end } = batch;
+        for (let i = 0; i < batch.count; i++) {
+          const at = place.base + line[i]!;
+          const wellFormed = reason[i] === RejectReason.None;
+          let duplicate = false;
+          if (wellFormed && ownsTxId(type[i]!)) {
+            if (ownership.claim(tx[i]!)) claimed.push(tx[i]!);
+            else duplicate = true;
+          }
+          const p = (wellFormed ? client[i]! : at) % partitions;
+          let list = rows.get(p);
+          if (list === undefined) rows.set(p, (list = []));
+          list.push({ id: `${input}-${at}`, line: at, row: chunk.subarray(start[i]!, end[i]!), duplicate });
+        }
+        const result = await transport.publish(rows);
+        counts.added += result.added;
+        counts.existing += result.existing;
+        counts.rows += batch.count;
+        progress.update(place.nextOffset, counts.rows);
+      }
+    } finally {
+      progress.stop();
+    }
+    await transport.saveOwnedIds(input, claimed.toBuffer());
+    const seconds = (performance.now() - started) / 1000;
+    if (!options.quiet) {
+      const already = counts.existing > 0 ? ` (${counts.existing} were already there)` : '';
+      await writeAll(
+        io.stderr,
+        `payrun: published ${counts.rows} rows of ${file} as input ${input} to ${partitions} partitions of '${options.prefix}'${already} in ${seconds.toFixed(2)} s (${Math.round(counts.rows / Math.max(seconds, 1e-9))} rows/s)\n`,
+      );
+    }
+    return ExitCode.Ok;
+  } catch (error) {
+    await writeAll(io.stderr, `${describeError(error, file)}\n`);
+    return ExitCode.Fatal;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    await transport?.close();
+  }
+}

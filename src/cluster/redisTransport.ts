@@ -1,0 +1,260 @@
+import { Redis } from 'ioredis';
+import { ClusterKeys, GROUP } from './keys.js';
+import { COMMIT, LEASE, RELEASE } from './redisScripts.js';
+import type { Commit, CommitResult, LogEntry, PublishCounts, PublishedRow, Transport } from './transport.js';
+
+export interface RedisTransportOptions {
+  prefix: string;
+  /** Wait (and retry with backoff) while Redis is unreachable, rather than fail the command. */
+  patient: boolean;
+  /** Redis went away (once per outage) or came back. */
+  onConnection?: (state: 'down' | 'up', detail: string) => void;
+  /** The lease time a commit takes a free lease back for. */
+  leaseMs?: number;
+}
+
+type Raw = Buffer | null | Raw[];
+
+/** The key-value pairs of a raw stream entry's fields. */
+function entryOf(raw: Raw[]): LogEntry {
+  const id = String(raw[0]);
+  const fields = (raw[1] ?? []) as Buffer[];
+  const entry: LogEntry = { id };
+  for (let f = 0; f + 1 < fields.length; f += 2) {
+    const name = fields[f]!.toString();
+    const value = fields[f + 1]!;
+    if (name === 'r') entry.row = value;
+    else if (name === 'l') entry.line = value.toString();
+    else if (name === 'd') entry.duplicate = value.toString();
+  }
+  return entry;
+}
+
+const TOP_ITEM = 'equal or smaller than the target stream top item';
+
+/** The transport on Redis Streams (Redis 7 or Valkey): docs/cluster-design.md has the key layout. */
+export class RedisTransport implements Transport {
+  readonly keys: ClusterKeys;
+  private readonly redis: Redis;
+  private blocking: Redis | undefined;
+  private down = false;
+
+  constructor(
+    readonly url: string,
+    private readonly options: RedisTransportOptions,
+  ) {
+    this.keys = new ClusterKeys(options.prefix);
+    this.redis = this.connect();
+  }
+
+  private connect(): Redis {
+    const redis = new Redis(this.url, {
+      maxRetriesPerRequest: this.options.patient ? null : 1,
+      retryStrategy: (times) => (this.options.patient || times < 3 ? Math.min(50 * 2 ** times, 2000) : null),
+      connectTimeout: 5000,
+      lazyConnect: false,
+    });
+    redis.defineCommand('payrunLease', { numberOfKeys: 1, lua: LEASE });
+    redis.defineCommand('payrunRelease', { numberOfKeys: 1, lua: RELEASE });
+    redis.defineCommand('payrunCommit', { numberOfKeys: 6, lua: COMMIT });
+    redis.on('error', (error: Error) => this.wentDown(error.message));
+    redis.on('close', () => this.wentDown('connection closed'));
+    redis.on('ready', () => {
+      if (!this.down) return;
+      this.down = false;
+      this.options.onConnection?.('up', this.url);
+    });
+    return redis;
+  }
+
+  private wentDown(detail: string): void {
+    if (this.down) return;
+    this.down = true;
+    this.options.onConnection?.('down', detail);
+  }
+
+  private get reader(): Redis {
+    this.blocking ??= this.connect();
+    return this.blocking;
+  }
+
+  async partitions(wanted?: number): Promise<number | undefined> {
+    const { keys, redis } = this;
+    if (wanted !== undefined) await redis.hsetnx(keys.meta, 'partitions', wanted);
+    const stored = await redis.hget(keys.meta, 'partitions');
+    if (stored === null) return undefined;
+    const partitions = Number(stored);
+    if (wanted !== undefined) {
+      const pipeline = redis.pipeline();
+      for (let p = 0; p < partitions; p++) pipeline.xgroup('CREATE', keys.partition(p), GROUP, '0', 'MKSTREAM');
+      for (const [error] of (await pipeline.exec()) ?? []) {
+        if (error && !error.message.includes('BUSYGROUP')) throw error;
+      }
+    }
+    return partitions;
+  }
+
+  async inputNumber(sha256: string): Promise<number> {
+    const { keys, redis } = this;
+    const known = await redis.hget(keys.inputs, sha256);
+    if (known !== null) return Number(known);
+    const next = await redis.incr(keys.inputSeq);
+    await redis.hsetnx(keys.inputs, sha256, next);
+    return Number(await redis.hget(keys.inputs, sha256));
+  }
+
+  async ownedIds(n: number): Promise<Buffer | undefined> {
+    return (await this.redis.getBuffer(this.keys.owned(n))) ?? undefined;
+  }
+
+  async saveOwnedIds(n: number, ids: Buffer): Promise<void> {
+    await this.redis.set(this.keys.owned(n), ids);
+  }
+
+  async publish(rows: Map<number, PublishedRow[]>): Promise<PublishCounts> {
+    const pipeline = this.redis.pipeline();
+    for (const [p, list] of rows) {
+      const key = this.keys.partition(p);
+      for (const row of list) {
+        if (row.duplicate) pipeline.xadd(key, row.id, 'l', row.line, 'r', row.row, 'd', '1');
+        else pipeline.xadd(key, row.id, 'l', row.line, 'r', row.row);
+      }
+    }
+    const counts = { added: 0, existing: 0 };
+    for (const [error] of (await pipeline.exec()) ?? []) {
+      if (error === null) counts.added++;
+      else if (error.message.includes(TOP_ITEM)) counts.existing++;
+      else throw error;
+    }
+    return counts;
+  }
+
+  async heartbeat(owner: string, ttlMs: number): Promise<string[]> {
+    const { keys, redis } = this;
+    const now = Date.now();
+    const [, , live] = ((await redis.multi().zadd(keys.consumers, now, owner).zremrangebyscore(keys.consumers, '-inf', now - ttlMs).zrange(keys.consumers, 0, -1).exec()) ?? []).map(
+      ([error, value]) => {
+        if (error) throw error;
+        return value;
+      },
+    );
+    return (live as string[]).sort();
+  }
+
+  async leave(owner: string): Promise<void> {
+    await this.redis.zrem(this.keys.consumers, owner);
+  }
+
+  async lease(p: number, owner: string, ttlMs: number): Promise<boolean> {
+    const got = await (this.redis as unknown as Scripts).payrunLease(this.keys.lease(p), owner, ttlMs);
+    return got === 1;
+  }
+
+  async release(p: number, owner: string): Promise<void> {
+    await (this.redis as unknown as Scripts).payrunRelease(this.keys.lease(p), owner);
+  }
+
+  async committed(p: number): Promise<string> {
+    return (await this.redis.hget(this.keys.progress, String(p))) ?? '';
+  }
+
+  async claimPending(p: number, owner: string, count: number): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    let start = '0-0';
+    do {
+      const reply = (await this.redis.callBuffer('XAUTOCLAIM', this.keys.partition(p), GROUP, owner, 0, start, 'COUNT', count)) as Raw[];
+      start = String(reply[0]);
+      for (const raw of reply[1] as Raw[][]) entries.push(entryOf(raw));
+    } while (start !== '0-0');
+    return entries;
+  }
+
+  async read(partitions: number[], owner: string, count: number, blockMs: number): Promise<Map<number, LogEntry[]>> {
+    const found = new Map<number, LogEntry[]>();
+    if (partitions.length === 0) return found;
+    const streams = partitions.map((p) => this.keys.partition(p));
+    const reply = (await this.reader.callBuffer(
+      'XREADGROUP',
+      'GROUP',
+      GROUP,
+      owner,
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      ...streams,
+      ...partitions.map(() => '>'),
+    )) as Raw[][] | null;
+    for (const [key, raws] of reply ?? []) {
+      const p = partitions[streams.indexOf(String(key))]!;
+      found.set(p, (raws as Raw[][]).map(entryOf));
+    }
+    return found;
+  }
+
+  async ack(p: number, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.xack(this.keys.partition(p), GROUP, ...ids);
+  }
+
+  async commit(commit: Commit): Promise<CommitResult> {
+    const { keys } = this;
+    const p = commit.partition;
+    const args: (string | number)[] = [commit.owner, this.options.leaseMs ?? 10_000, p, commit.prevId, commit.lastId, GROUP];
+    args.push(commit.events.length, commit.accounts.size, commit.dead.length, commit.ack.length);
+    args.push(...commit.events);
+    for (const [client, value] of commit.accounts) args.push(client, value);
+    for (const dead of commit.dead) args.push(dead.id, dead.error);
+    args.push(...commit.ack);
+    const [kind, at] = (await (this.redis as unknown as Scripts).payrunCommit(
+      keys.lease(p),
+      keys.progress,
+      keys.events,
+      keys.accounts(p),
+      keys.partition(p),
+      keys.dead,
+      ...args,
+    )) as [string, string];
+    if (kind === 'cursor') return { kind, at };
+    return { kind: kind as 'ok' | 'done' | 'lease' };
+  }
+
+  async backlog(partitions: number[]): Promise<Map<number, { lag: number; pending: number }>> {
+    const pipeline = this.redis.pipeline();
+    for (const p of partitions) pipeline.xinfo('GROUPS', this.keys.partition(p));
+    const result = new Map<number, { lag: number; pending: number }>();
+    const replies = (await pipeline.exec()) ?? [];
+    partitions.forEach((p, i) => {
+      const [error, groups] = replies[i]!;
+      if (error) return;
+      for (const group of groups as unknown[][]) {
+        const info = new Map<string, unknown>();
+        for (let f = 0; f + 1 < group.length; f += 2) info.set(String(group[f]), group[f + 1]);
+        if (info.get('name') === GROUP) result.set(p, { lag: Number(info.get('lag') ?? 0), pending: Number(info.get('pending') ?? 0) });
+      }
+    });
+    return result;
+  }
+
+  async lastId(p: number): Promise<string> {
+    const last = await this.redis.xrevrange(this.keys.partition(p), '+', '-', 'COUNT', 1);
+    return last[0]?.[0] ?? '';
+  }
+
+  async accounts(p: number): Promise<Map<number, string>> {
+    const all = await this.redis.hgetall(this.keys.accounts(p));
+    return new Map(Object.entries(all).map(([client, value]) => [Number(client), value]));
+  }
+
+  async close(): Promise<void> {
+    this.down = true; // no "unreachable" line for our own disconnect
+    this.blocking?.disconnect();
+    this.redis.disconnect();
+  }
+}
+
+interface Scripts {
+  payrunLease(key: string, owner: string, ttl: number): Promise<number>;
+  payrunRelease(key: string, owner: string): Promise<number>;
+  payrunCommit(...args: (string | number)[]): Promise<unknown>;
+}
