@@ -269,7 +269,9 @@ describe('payrun stream --journal', () => {
     expect(second.stderr).not.toMatch(/closed the unfinished/);
     expect(readFileSync(accounts, 'utf8')).toBe(batchAccounts);
     const verify = payrunOk(['journal', 'verify', journal]);
-    expect(verify.stdout).toMatch(/input 2: stdin sha256 [^\n]* 50000 rows \(\d+ rejected\), applied\n/);
+    // A stream input's id is printed in full (a file's SHA-256 is cut to 12 hex digits).
+    expect(verify.stdout).toMatch(/\n {2}input 1: stdin id stream:stdin:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z:\d+ 50000 rows \(\d+ rejected\), applied\n/);
+    expect(verify.stdout).toMatch(/\n {2}input 2: stdin id stream:stdin:[^\n ]+:\d+ 50000 rows \(\d+ rejected\), applied\n/);
     expect(payrunOk(['journal', 'replay', journal]).stdout).toBe(batchAccounts);
   });
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { countAccounts } from '../io/accountsCsv.js';
 import { stateDifference } from '../domain/ledgerState.js';
 import { JOURNAL_FILE, readJsonPayload, RecordKind, type SnapshotPayload } from './format.js';
+import { describeInputId } from './inputId.js';
 import { unfinishedInput } from './inputs.js';
 import { JournalReader } from './journalReader.js';
 import { Replayer } from './replayer.js';
@@ -84,7 +85,7 @@ export function verifyJournal(dir: string): VerifyReport {
     `journal '${dir}': ${records} records, ${replayer.rows} rows, ${inputs.length} input${inputs.length === 1 ? '' : 's'}${open ? ` (the last unfinished, at line ${open.nextLine})` : ''}, ${snapshotsChecked} snapshot${snapshotsChecked === 1 ? '' : 's'} checked, ${countAccounts(replayer.ledger)} accounts`,
   );
   inputs.forEach((input) => {
-    report.summary.push(`  input ${input.index + 1}: ${input.name} sha256 ${input.sha256.slice(0, 12)} ${input.rows} rows (${input.rejected} rejected), ${input.complete ? 'applied' : `unfinished at line ${input.nextLine}`}`);
+    report.summary.push(`  input ${input.index + 1}: ${input.name} ${describeInputId(input.sha256)} ${input.rows} rows (${input.rejected} rejected), ${input.complete ? 'applied' : `unfinished at line ${input.nextLine}`}`);
   });
   return report;
 }
