@@ -346,6 +346,52 @@ describe('payrun stream --journal', () => {
     payrunOk(['journal', 'verify', journal]);
   });
 
+  it('kill -9 while rows flow, then a file run on the journal: it closes the stream input with one warning and goes on from its rows', async () => {
+    const journal = tmp('killed-then-file');
+    const s = new StreamChild(['--journal', journal]);
+    const input = rowsCsv(0, dataLines.length);
+    let written = 0;
+    const writer = (async () => {
+      while (written < input.length && s.child.exitCode === null && s.child.signalCode === null) {
+        const next = Math.min(input.length, written + 4096 + Math.floor(Math.random() * 4096));
+        s.write(input.slice(written, next));
+        written = next;
+        await sleep(1);
+      }
+    })();
+    await s.waitFor(3_000);
+    s.child.kill('SIGKILL');
+    const { signal } = await s.exited;
+    await writer;
+    expect(signal).toBe('SIGKILL');
+    const acknowledged = s.events.length;
+    expect(acknowledged).toBeLessThan(dataLines.length);
+    const before = payrunOk(['journal', 'verify', journal]).stdout;
+    expect(before).toMatch(/\n {2}input 1: stdin id stream:stdin:\S+ \d+ rows \(\d+ rejected\), unfinished at line \d+\n/);
+    const journaled = Number(/input 1: stdin id \S+ (\d+) rows/.exec(before)![1]);
+    expect(journaled).toBeGreaterThanOrEqual(acknowledged);
+
+    // The rest of the rows, as a file: the stream's rows then the file's make the whole input.
+    const rest = tmp('killed-then-file-rest.csv');
+    writeFileSync(rest, rowsCsv(journaled, dataLines.length));
+    const r = payrunOk(['--journal', journal, rest]);
+    const warnings = r.stderr.split('\n').filter((line) => line.includes('unfinished'));
+    expect(warnings).toEqual([
+      `payrun: journal '${journal}': closed the unfinished stream input 1 (${journaled} rows applied, up to line ${journaled + 1}), left by a stream run that did not end; its rows stay applied`,
+    ]);
+    expect(r.stderr).toMatch(new RegExp(`\\npayrun: ${(dataLines.length - journaled).toLocaleString('en-US')} rows read, `));
+    expect(r.stdout).toBe(batchAccounts);
+
+    const after = payrunOk(['journal', 'verify', journal]).stdout;
+    expect(after).toMatch(new RegExp(`\\n {2}input 1: stdin id stream:stdin:\\S+ ${journaled} rows \\(\\d+ rejected\\), applied\\n {2}input 2: [^\\n]*killed-then-file-rest\\.csv sha256 [0-9a-f]{12} ${dataLines.length - journaled} rows \\(\\d+ rejected\\), applied\\nok\\n$`));
+    expect(payrunOk(['journal', 'replay', journal]).stdout).toBe(batchAccounts);
+    // Closed once: the same file again is a no-op, with no warning.
+    const again = payrunOk(['--journal', journal, rest]);
+    expect(again.stderr).not.toMatch(/unfinished|closed/);
+    expect(again.stderr).toMatch(/already applied/);
+    expect(again.stdout).toBe(batchAccounts);
+  });
+
   it('an unfinished file run on the journal is refused, with one line', async () => {
     const journal = tmp('unfinished-file');
     const big = tmp('big.csv');

@@ -2,11 +2,12 @@ import type { LedgerState } from '../domain/ledgerState.js';
 import type { RejectSink, RunOptions } from '../engine/run.js';
 import { contentHash } from '../journal/contentHash.js';
 import type { InputEntry } from '../journal/inputs.js';
-import { unfinishedInput } from '../journal/inputs.js';
+import { STREAM_INPUT, unfinishedInput } from '../journal/inputs.js';
 import { Journal } from '../journal/journal.js';
 import { JournalError } from '../journal/journalError.js';
 import { journaledRejects } from '../journal/journaledRejects.js';
 import type { FsyncMode } from '../journal/journalWriter.js';
+import { closeStaleStdinStream, staleStdinStream } from '../stream/stdinStream.js';
 import type { InputSource } from './inputSource.js';
 
 /** Rows between snapshots unless --snapshot-every says otherwise (recovery replays at most this many). */
@@ -60,6 +61,11 @@ export class JournalSession {
     }
     const journal = Journal.open(options.dir, { fsync: options.fsync, expectedNewTxs: 0, warn: options.warn });
     try {
+      // A `payrun stream --journal` run killed mid-way leaves its stdin input unfinished: a pipe
+      // can never be resumed, so it is closed (its rows stay applied), as the next stream run
+      // would; the lock we hold means no stream run is still writing it.
+      const stale = staleStdinStream(journal.inputs);
+      if (stale !== undefined) closeStaleStdinStream(journal, stale, options.warn);
       return new JournalSession(journal, source as InputSource & { size: number }, options);
     } catch (error) {
       void journal.close();
@@ -138,6 +144,11 @@ export class JournalSession {
     if (seen?.complete) return { kind: 'done', input: seen };
     const open = unfinishedInput(this.journal.inputs);
     if (open !== undefined && open !== seen) {
+      if (open.sha256.startsWith(STREAM_INPUT)) {
+        throw new JournalError(
+          `journal '${this.dir}' has an unfinished stream input '${open.sha256}' (${open.rows} rows applied, up to line ${open.nextLine}); only the stream run that began it goes on with it, so no file can be run on this journal`,
+        );
+      }
       const where = `sha256 ${open.sha256.slice(0, 12)}, ${open.rows} rows applied, up to line ${open.nextLine}`;
       const what =
         open.name === this.source.name

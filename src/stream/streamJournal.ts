@@ -7,13 +7,9 @@ import { type InputEntry, STREAM_INPUT, unfinishedInput } from '../journal/input
 import { Journal } from '../journal/journal.js';
 import { JournalError } from '../journal/journalError.js';
 import type { FsyncMode } from '../journal/journalWriter.js';
+import { closeStaleStdinStream, STDIN_STREAM, stdinStreamId } from './stdinStream.js';
 
-/** The journal input id of a `payrun stream` run's standard input: it names a run, not content. */
-export const STDIN_STREAM = `${STREAM_INPUT}stdin:`;
-
-export function stdinStreamId(now = new Date(), pid = process.pid): string {
-  return `${STDIN_STREAM}${now.toISOString()}:${pid}`;
-}
+export { STDIN_STREAM, stdinStreamId } from './stdinStream.js';
 
 /**
  * What a new stream run does with the journal's unfinished input: nothing (there is none), close
@@ -52,12 +48,7 @@ export class StreamJournal {
     const journal = Journal.open(dir, { fsync, expectedNewTxs: 0, warn });
     try {
       const stale = unfinishedToClose(dir, journal.inputs);
-      if (stale !== undefined) {
-        journal.end(stale);
-        warn(
-          `journal '${dir}': closed the unfinished stream input ${stale.index + 1} (${stale.rows} rows applied, up to line ${stale.nextLine}), left by a stream run that did not end; its rows stay applied`,
-        );
-      }
+      if (stale !== undefined) closeStaleStdinStream(journal, stale, warn);
       return new StreamJournal(journal, stdinStreamId());
     } catch (error) {
       void journal.close();
