@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FsyncMode } from '../journal/journalWriter.js';
 import { JournalError } from '../journal/journalError.js';
 import type { Log } from './clusterLog.js';
-import { PartitionLedger } from './partitionLedger.js';
+import { PartitionLedger, type Prepared } from './partitionLedger.js';
 import type { Commit, CommitResult, LogEntry, Transport } from './transport.js';
 
 export interface ConsumerOptions {
@@ -89,9 +89,7 @@ export class Consumer {
         continue;
       }
       const read = await this.guard(() => this.transport.read(this.partitionsOwned, options.owner, options.batch, BLOCK_MS));
-      for (const [p, entries] of read ?? []) {
-        if (this.owned.has(p)) await this.process(p, entries);
-      }
+      if (read !== undefined) await this.processAll(read);
       if (Date.now() >= nextMetrics) {
         const seconds = (Date.now() - nextMetrics + options.metricsEveryMs) / 1000;
         nextMetrics = Date.now() + options.metricsEveryMs;
@@ -175,15 +173,30 @@ export class Consumer {
   }
 
   private async process(p: number, entries: LogEntry[]): Promise<void> {
-    const ledger = this.owned.get(p)!;
-    const prepared = ledger.prepare(entries);
-    if (prepared.seen.length > 0) await this.guard(() => this.transport.ack(p, prepared.seen));
-    if (prepared.commit === undefined) return;
-    if (await this.commit(p, prepared.commit)) {
-      this.metrics.rows += prepared.rows;
-      this.metrics.deadLetters += prepared.commit.dead.length;
-      for (const dead of prepared.commit.dead) this.log('dead_letter', { partition: p, id: dead.id, error: dead.error });
+    await this.processAll(new Map([[p, entries]]));
+  }
+
+  /**
+   * Decides and journals each partition's entries, flushes those journals together, then sends
+   * every commit at once (pipelined on one connection) and waits for them all.
+   */
+  private async processAll(read: Map<number, LogEntry[]>): Promise<void> {
+    const batches: { p: number; ledger: PartitionLedger; prepared: Prepared }[] = [];
+    for (const [p, entries] of read) {
+      const ledger = this.owned.get(p);
+      if (ledger !== undefined) batches.push({ p, ledger, prepared: ledger.prepare(entries) });
     }
+    await Promise.all(batches.map(({ ledger }) => ledger.flush()));
+    await Promise.all(
+      batches.map(async ({ p, prepared }) => {
+        if (prepared.seen.length > 0) await this.guard(() => this.transport.ack(p, prepared.seen));
+        const commit = prepared.commit;
+        if (commit === undefined || !(await this.commit(p, commit))) return;
+        this.metrics.rows += prepared.rows;
+        this.metrics.deadLetters += commit.dead.length;
+        for (const dead of commit.dead) this.log('dead_letter', { partition: p, id: dead.id, error: dead.error });
+      }),
+    );
   }
 
   /** Commits a journaled batch, retrying with backoff; false if the partition was lost instead. */

@@ -104,7 +104,12 @@ export class PartitionLedger {
     return { partition: this.partition, owner: this.owner, prevId: outbox.prevId ?? '', lastId: outbox.lastId, events, accounts: this.accountsOf(clients), dead, ack };
   }
 
-  /** Decides and journals the entries after the journal's position (in id order); returns what to commit. */
+  /** Makes the batches prepared so far durable (per --fsync): before their commits go out. */
+  flush(): Promise<void> {
+    return this.journal.flush();
+  }
+
+  /** Decides and journals (not yet durably: flush()) the entries after the journal's position (in id order); returns what to commit. */
   prepare(entries: LogEntry[]): Prepared {
     const seen: string[] = [];
     const fresh: LogEntry[] = [];
@@ -148,7 +153,7 @@ export class PartitionLedger {
       this.journal.append(this.input, batch, place);
     }
     const outboxEvents = events.concat(dead.map((d) => JSON.stringify({ id: d.id, partition: p, result: DEAD, error: d.error })));
-    this.journal.appendOutbox(this.input, lastId, outboxEvents, prevId);
+    this.journal.appendOutbox(this.input, lastId, outboxEvents, prevId, false);
     if (this.journal.rowsSinceSnapshot >= DEFAULT_SNAPSHOT_EVERY) this.journal.snapshot(this.ledger.exportState());
     const ack = fresh.map((entry) => entry.id);
     return { seen, rows: batch.count, commit: { partition: p, owner: this.owner, prevId, lastId, events, accounts: this.accountsOf(clients), dead, ack } };

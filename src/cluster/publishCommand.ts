@@ -90,7 +90,10 @@ export async function publishCommand(file: string, options: PublishOptions, io: 
     const progress = await startProgress(io.stderr, !options.quiet, stat.size);
     const counts = { added: 0, existing: 0, rows: 0 };
     try {
-      for await (const chunk of fileChunks(fd, CHUNK_BYTES)) {
+      // One chunk's rows on their way to Redis while the next is parsed (a chunk is copied: the reader reuses its buffers).
+      let inFlight: Promise<void> = Promise.resolve();
+      for await (const read of fileChunks(fd, CHUNK_BYTES)) {
+        const chunk = Buffer.from(read);
         const { batch, place } = groups.take(chunk);
         const rows = new Map<number, PublishedRow[]>();
         const { reason, type, client, tx, line, start, end } = batch;
@@ -107,12 +110,16 @@ export async function publishCommand(file: string, options: PublishOptions, io: 
           if (list === undefined) rows.set(p, (list = []));
           list.push({ id: `${input}-${at}`, line: at, row: chunk.subarray(start[i]!, end[i]!), duplicate });
         }
-        const result = await transport.publish(rows);
-        counts.added += result.added;
-        counts.existing += result.existing;
-        counts.rows += batch.count;
-        progress.update(place.nextOffset, counts.rows);
+        const rowCount = batch.count;
+        await inFlight;
+        inFlight = transport.publish(rows).then((result) => {
+          counts.added += result.added;
+          counts.existing += result.existing;
+          counts.rows += rowCount;
+          progress.update(place.nextOffset, counts.rows);
+        });
       }
+      await inFlight;
     } finally {
       progress.stop();
     }

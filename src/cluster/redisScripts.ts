@@ -33,8 +33,13 @@ local at = redis.call('HGET', KEYS[2], part)
 if not at then at = '' end
 local i = 11
 local acks = i + ne + 2 * na + 2 * nd
+local function ack()
+  for j = acks, acks + nk - 1, 1000 do
+    redis.call('XACK', KEYS[5], group, unpack(ARGV, j, math.min(j + 999, acks + nk - 1)))
+  end
+end
 if at == last then
-  for j = 0, nk - 1 do redis.call('XACK', KEYS[5], group, ARGV[acks + j]) end
+  ack()
   return {'done', at}
 end
 if at ~= prev then return {'cursor', at} end
@@ -50,6 +55,28 @@ for j = 1, nd do
   redis.call('XADD', KEYS[6], '*', 'id', ARGV[i], 'partition', part, 'error', ARGV[i + 1])
   i = i + 2
 end
-for j = 0, nk - 1 do redis.call('XACK', KEYS[5], group, ARGV[acks + j]) end
+ack()
 redis.call('HSET', KEYS[2], part, last)
 return {'ok', last}`;
+
+/**
+ * KEYS: a partition stream. ARGV: id, line, row text, duplicate ('1' or '0'), per row. Appends
+ * the rows in order; a row whose id is not above the stream's newest is already there (a publish
+ * run again). Returns {added, already there}.
+ */
+export const PUBLISH = `
+local added, existing = 0, 0
+for i = 1, #ARGV, 4 do
+  local r
+  if ARGV[i + 3] == '1' then
+    r = redis.pcall('XADD', KEYS[1], ARGV[i], 'l', ARGV[i + 1], 'r', ARGV[i + 2], 'd', '1')
+  else
+    r = redis.pcall('XADD', KEYS[1], ARGV[i], 'l', ARGV[i + 1], 'r', ARGV[i + 2])
+  end
+  if type(r) == 'table' and r.err then
+    if string.find(r.err, 'equal or smaller', 1, true) then existing = existing + 1 else return redis.error_reply(r.err) end
+  else
+    added = added + 1
+  end
+end
+return {added, existing}`;

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { ClusterKeys, GROUP } from './keys.js';
-import { COMMIT, LEASE, RELEASE } from './redisScripts.js';
+import { COMMIT, LEASE, PUBLISH, RELEASE } from './redisScripts.js';
 import type { Commit, CommitResult, LogEntry, PublishCounts, PublishedRow, Transport } from './transport.js';
 
 export interface RedisTransportOptions {
@@ -30,8 +30,6 @@ function entryOf(raw: Raw[]): LogEntry {
   return entry;
 }
 
-const TOP_ITEM = 'equal or smaller than the target stream top item';
-
 /** The transport on Redis Streams (Redis 7 or Valkey): docs/cluster-design.md has the key layout. */
 export class RedisTransport implements Transport {
   readonly keys: ClusterKeys;
@@ -57,6 +55,7 @@ export class RedisTransport implements Transport {
     redis.defineCommand('payrunLease', { numberOfKeys: 1, lua: LEASE });
     redis.defineCommand('payrunRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('payrunCommit', { numberOfKeys: 6, lua: COMMIT });
+    redis.defineCommand('payrunPublish', { numberOfKeys: 1, lua: PUBLISH });
     redis.on('error', (error: Error) => this.wentDown(error.message));
     redis.on('close', () => this.wentDown('connection closed'));
     redis.on('ready', () => {
@@ -112,19 +111,18 @@ export class RedisTransport implements Transport {
   }
 
   async publish(rows: Map<number, PublishedRow[]>): Promise<PublishCounts> {
-    const pipeline = this.redis.pipeline();
+    const pipeline = this.redis.pipeline() as unknown as Scripts & { exec(): Promise<[Error | null, unknown][] | null> };
     for (const [p, list] of rows) {
-      const key = this.keys.partition(p);
-      for (const row of list) {
-        if (row.duplicate) pipeline.xadd(key, row.id, 'l', row.line, 'r', row.row, 'd', '1');
-        else pipeline.xadd(key, row.id, 'l', row.line, 'r', row.row);
-      }
+      const args: (string | number | Buffer)[] = [];
+      for (const row of list) args.push(row.id, row.line, row.row, row.duplicate ? '1' : '0');
+      pipeline.payrunPublish(this.keys.partition(p), ...args);
     }
     const counts = { added: 0, existing: 0 };
-    for (const [error] of (await pipeline.exec()) ?? []) {
-      if (error === null) counts.added++;
-      else if (error.message.includes(TOP_ITEM)) counts.existing++;
-      else throw error;
+    for (const [error, reply] of (await pipeline.exec()) ?? []) {
+      if (error) throw error;
+      const [added, existing] = reply as [number, number];
+      counts.added += added;
+      counts.existing += existing;
     }
     return counts;
   }
@@ -257,4 +255,5 @@ interface Scripts {
   payrunLease(key: string, owner: string, ttl: number): Promise<number>;
   payrunRelease(key: string, owner: string): Promise<number>;
   payrunCommit(...args: (string | number)[]): Promise<unknown>;
+  payrunPublish(key: string, ...args: (string | number | Buffer)[]): Promise<unknown>;
 }

@@ -72,7 +72,11 @@ export interface JournalRecord {
 
 /** JSON payloads (every record but Batch): [u32 bytes][UTF-8 JSON]. */
 export function writeJsonPayload(record: Buffer, value: unknown): number {
-  const text = Buffer.from(JSON.stringify(value), 'utf8');
+  return writeJsonText(record, Buffer.from(JSON.stringify(value), 'utf8'));
+}
+
+/** A JSON payload already encoded (a big one is then stringified once, not twice). */
+export function writeJsonText(record: Buffer, text: Buffer): number {
   record.writeUInt32LE(text.length, FRAME_BYTES);
   text.copy(record, FRAME_BYTES + 4);
   return 4 + text.length;

@@ -17,6 +17,7 @@ import {
   RecordKind,
   type SnapshotPayload,
   writeJsonPayload,
+  writeJsonText,
 } from './format.js';
 import type { InputEntry } from './inputs.js';
 import { JournalError } from './journalError.js';
@@ -116,13 +117,20 @@ export class Journal {
 
   /**
    * The events of the batch just appended, for relaying to a message log, with the stream
-   * position they take the input to; durable (per --fsync) before it returns.
+   * position they take the input to; durable (per --fsync) before it returns, unless `durable`
+   * is false (then the caller makes it so with flush() before relaying anything).
    */
-  appendOutbox(input: InputEntry, lastId: string, events: string[], prevId = input.outbox?.lastId ?? ''): void {
+  appendOutbox(input: InputEntry, lastId: string, events: string[], prevId = input.outbox?.lastId ?? '', durable = true): void {
     const payload: OutboxPayload = { input: input.index, lastId, prevId, events };
     const seq = this.writer.nextSeq;
-    const offset = this.writer.append(RecordKind.Outbox, jsonPayloadBytes(payload), (record) => writeJsonPayload(record, payload), true);
+    const text = Buffer.from(JSON.stringify(payload), 'utf8');
+    const offset = this.writer.append(RecordKind.Outbox, 4 + text.length, (record) => writeJsonText(record, text), durable);
     input.outbox = { seq, offset, lastId };
+  }
+
+  /** Everything appended so far is on disk (per --fsync), without blocking the thread. */
+  flush(): Promise<void> {
+    return this.writer.syncAsync();
   }
 
   /** The Outbox record an input's last relay came from, read back (to relay it again after a crash). */

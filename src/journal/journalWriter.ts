@@ -70,6 +70,20 @@ export class JournalWriter {
     fdatasyncSync(this.fd);
   }
 
+  /** sync() on libuv's thread pool: several journals can be flushed at once. */
+  async syncAsync(): Promise<void> {
+    if (this.failure) throw this.failure;
+    await this.flushing;
+    if (this.mode === 'off' || !this.dirty) return;
+    this.dirty = false;
+    await new Promise<void>((resolve, reject) =>
+      fdatasync(this.fd, (error) => {
+        if (error) reject((this.failure ??= error));
+        else resolve();
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flushing;
