@@ -76,6 +76,10 @@ export class Consumer {
       this.partitions = (await this.guard(() => this.transport.partitions())) ?? 0;
       if (this.partitions === 0) await this.pause(500);
     }
+    // Announce ourselves and give consumers started together one heartbeat to see each other,
+    // rather than each taking every partition and handing most back at once.
+    await this.guard(() => this.transport.heartbeat(options.owner, options.leaseMs));
+    await this.pause(Math.min(1000, options.leaseMs / 3));
     let nextTick = 0;
     let nextMetrics = Date.now() + options.metricsEveryMs;
     let lastRows = 0;
