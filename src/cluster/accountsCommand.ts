@@ -54,8 +54,8 @@ export async function accountsCommand(options: AccountsOptions, io: CliIo): Prom
     await writeAll(io.stdout, formatAccounts(await mergedAccounts(transport, partitions)));
     return ExitCode.Ok;
   } catch (error) {
-    const detail = describeError(error);
-    await writeAll(io.stderr, `${/ECONNREFUSED|ENOTFOUND|max retries|Connection is closed/i.test(detail) ? `payrun: cannot reach redis at ${options.redis}: ${detail.replace(/^payrun: /, '')}` : detail}\n`);
+    const unreachable = transport.unreachable;
+    await writeAll(io.stderr, `${unreachable !== undefined ? `payrun: cannot reach redis at ${options.redis}: ${unreachable}` : describeError(error)}\n`);
     return ExitCode.Fatal;
   } finally {
     await transport.close();

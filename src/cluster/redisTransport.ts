@@ -36,6 +36,8 @@ export class RedisTransport implements Transport {
   private readonly redis: Redis;
   private blocking: Redis | undefined;
   private down = false;
+  /** The last connection error, while Redis is unreachable. */
+  unreachable: string | undefined;
 
   constructor(
     readonly url: string,
@@ -59,6 +61,7 @@ export class RedisTransport implements Transport {
     redis.on('error', (error: Error) => this.wentDown(error.message));
     redis.on('close', () => this.wentDown('connection closed'));
     redis.on('ready', () => {
+      this.unreachable = undefined;
       if (!this.down) return;
       this.down = false;
       this.options.onConnection?.('up', this.url);
@@ -67,6 +70,7 @@ export class RedisTransport implements Transport {
   }
 
   private wentDown(detail: string): void {
+    if (detail !== 'connection closed') this.unreachable = detail;
     if (this.down) return;
     this.down = true;
     this.options.onConnection?.('down', detail);
