@@ -182,6 +182,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option('--fsync <mode>', 'when the journals are flushed to disk (a batch is durable before its commit)').choices(FSYNC_MODES))
     .option('--lease-ms <ms>', 'partition lease time; a dead consumer\'s partitions move after it', parseCount('--lease-ms', 300, 600_000), 5000)
     .option('--batch <n>', 'entries read per partition at a time', parseCount('--batch', 1, 100_000), 1000)
+    .option('--max-deliveries <n>', 'an entry taken over more often than N times without a commit goes to the dead letters', parseCount('--max-deliveries', 1, 1_000_000), 10)
     .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
     .option('-q, --quiet', 'log only errors', false)
     .action(async (opts: Parameters<typeof consumeCommand>[0]) => {

@@ -16,6 +16,7 @@ export interface ConsumeOptions {
   leaseMs: number;
   batch: number;
   metricsPort?: number;
+  maxDeliveries: number;
   quiet: boolean;
 }
 
@@ -34,7 +35,7 @@ export async function consumeCommand(options: ConsumeOptions, io: CliIo): Promis
   });
   const consumer = new Consumer(
     transport,
-    { owner, prefix: options.prefix, journal: options.journal, fsync: options.fsync ?? 'batch', leaseMs: options.leaseMs, batch: options.batch, metricsEveryMs: 5000 },
+    { owner, prefix: options.prefix, journal: options.journal, fsync: options.fsync ?? 'batch', leaseMs: options.leaseMs, batch: options.batch, metricsEveryMs: 5000, maxDeliveries: options.maxDeliveries },
     log,
   );
   let signal: string | undefined;

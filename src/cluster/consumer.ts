@@ -14,6 +14,8 @@ export interface ConsumerOptions {
   /** Entries read per partition at a time. */
   batch: number;
   metricsEveryMs: number;
+  /** An entry taken over more often than this without a commit becomes a dead letter. */
+  maxDeliveries?: number;
 }
 
 /** Counters for the metrics line and the Prometheus endpoint. */
@@ -85,8 +87,9 @@ export class Consumer {
     let lastRows = 0;
     while (!this.stopping) {
       if (Date.now() >= nextTick) {
-        await this.guard(() => this.rebalance());
-        nextTick = Date.now() + options.leaseMs / 3;
+        const waiting = await this.guard(() => this.rebalance());
+        // A partition of ours still held by its last owner (handing it over) is asked for again soon.
+        nextTick = Date.now() + (waiting === true ? Math.min(100, options.leaseMs / 3) : options.leaseMs / 3);
       }
       if (this.owned.size === 0) {
         await this.pause(Math.max(0, Math.min(BLOCK_MS, nextTick - Date.now())));
@@ -125,7 +128,8 @@ export class Consumer {
     this.wake = undefined;
   }
 
-  private async rebalance(): Promise<void> {
+  /** Returns whether a partition assigned to us is still held by another consumer. */
+  private async rebalance(): Promise<boolean> {
     const { owner, leaseMs } = this.options;
     const live = await this.transport.heartbeat(owner, leaseMs);
     const me = live.indexOf(owner);
@@ -136,14 +140,15 @@ export class Consumer {
       else if (!(await this.transport.lease(p, owner, leaseMs))) await this.drop(p, 'lease taken by another consumer');
     }
     for (const p of mine) if (!this.owned.has(p) && !this.refused.has(p)) await this.acquire(p);
+    return [...mine].some((p) => !this.owned.has(p) && !this.refused.has(p));
   }
 
   private async acquire(p: number): Promise<void> {
-    const { owner, leaseMs, journal, prefix, fsync } = this.options;
+    const { owner, leaseMs, journal, prefix, fsync, maxDeliveries } = this.options;
     if (!(await this.transport.lease(p, owner, leaseMs))) return; // its last owner has not let go yet
     let ledger: PartitionLedger;
     try {
-      ledger = PartitionLedger.open(journal, prefix, p, owner, fsync, (line) => this.log('journal', { partition: p, message: line }));
+      ledger = PartitionLedger.open(journal, prefix, p, owner, fsync, (line) => this.log('journal', { partition: p, message: line }), maxDeliveries);
     } catch (error) {
       await this.transport.release(p, owner);
       this.log('partition_busy', { partition: p, error: message(error) });

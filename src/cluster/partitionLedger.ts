@@ -15,6 +15,8 @@ import { compareIds, partitionInputId } from './keys.js';
 import type { Commit, DeadLetter, LogEntry } from './transport.js';
 
 const CRLF = Buffer.from('\r\n');
+/** An entry handed out more often than this without a commit is a dead letter (a poison row). */
+export const DEFAULT_MAX_DELIVERIES = 10;
 /** Outbox entries that are dead letters, not row events (both are relayed by one commit). */
 const DEAD = 'dead-letter';
 
@@ -26,7 +28,10 @@ export interface Prepared {
   rows: number;
 }
 
-function deadLetterOf(entry: LogEntry): string | undefined {
+function deadLetterOf(entry: LogEntry, maxDeliveries: number): string | undefined {
+  if (entry.deliveries !== undefined && entry.deliveries > maxDeliveries) {
+    return `delivered ${entry.deliveries} times and never committed (every consumer that took it stopped before its commit)`;
+  }
   if (entry.row === undefined) return "no 'r' field (the row's text)";
   if (entry.line === undefined || !/^[1-9]\d{0,15}$/.test(entry.line)) return "no 'l' field (the row's line number)";
   if (entry.row.includes(10)) return 'the row text holds a line break';
@@ -53,9 +58,10 @@ export class PartitionLedger {
     private readonly inputId: string,
     private readonly streamName: string,
     private readonly owner: string,
+    private readonly maxDeliveries: number,
   ) {}
 
-  static open(dir: string, prefix: string, p: number, owner: string, fsync: FsyncMode, warn: (line: string) => void): PartitionLedger {
+  static open(dir: string, prefix: string, p: number, owner: string, fsync: FsyncMode, warn: (line: string) => void, maxDeliveries = DEFAULT_MAX_DELIVERIES): PartitionLedger {
     const journal = Journal.open(join(dir, `p${p}`), { fsync, warn });
     try {
       const id = partitionInputId(prefix, p);
@@ -65,7 +71,7 @@ export class PartitionLedger {
       }
       const mine = journal.find(id);
       if (mine?.complete === true) throw new ClusterError(`journal '${journal.dir}' has ended partition ${p} of '${prefix}'`);
-      return new PartitionLedger(p, journal, Ledger.fromState(journal.recovered), mine, id, `${prefix}:tx:${p}`, owner);
+      return new PartitionLedger(p, journal, Ledger.fromState(journal.recovered), mine, id, `${prefix}:tx:${p}`, owner, maxDeliveries);
     } catch (error) {
       void journal.close();
       throw error;
@@ -124,7 +130,7 @@ export class PartitionLedger {
     const good: LogEntry[] = [];
     const dead: DeadLetter[] = [];
     for (const entry of fresh) {
-      const error = deadLetterOf(entry);
+      const error = deadLetterOf(entry, this.maxDeliveries);
       if (error === undefined) good.push(entry);
       else dead.push({ id: entry.id, error });
     }

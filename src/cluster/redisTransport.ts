@@ -168,6 +168,12 @@ export class RedisTransport implements Transport {
       start = String(reply[0]);
       for (const raw of reply[1] as Raw[][]) entries.push(entryOf(raw));
     } while (start !== '0-0');
+    if (entries.length > 0) {
+      // How often each was handed out: an entry every consumer dies on is a dead letter, not a crash loop.
+      const pending = (await this.redis.xpending(this.keys.partition(p), GROUP, '-', '+', entries.length, owner)) as [string, string, number, number][];
+      const deliveries = new Map(pending.map(([id, , , times]) => [id, Number(times)]));
+      for (const entry of entries) entry.deliveries = deliveries.get(entry.id);
+    }
     return entries;
   }
 

@@ -19,6 +19,8 @@ export interface LogEntry {
   line?: string;
   row?: Buffer;
   duplicate?: string;
+  /** Times the log has handed this entry to a consumer (known for entries taken over). */
+  deliveries?: number;
 }
 
 export interface DeadLetter {
