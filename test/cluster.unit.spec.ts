@@ -652,16 +652,12 @@ describe('Consumers on the memory transport', () => {
     await cluster.stopAll();
   });
 
-  // BUG (src/cluster/consumer.ts, run()/guard around transport.read): XREADGROUP ... '>' moves
-  // the group's last-delivered id and puts the entries in this consumer's PEL before the reply
-  // is sent. If the reply is lost (the connection drops mid-read; ioredis then resends the
-  // command on reconnect), guard() just reads '>' again and gets the NEXT entries; the lost
-  // ones are never decided. The consumer then commits later ids, so progress still reaches the
-  // stream's last id (`payrun accounts --wait` says done) and, if those entries are ever
-  // claimed, they are at or before the journal's position: acknowledged as "seen", never
-  // applied. Rows are lost silently. (A fix: after a failed read, re-read this consumer's own
-  // pending entries (XREADGROUP ... 0) or claimPending its partitions before reading '>' again.)
-  it.fails('BUG: a read whose reply is lost leaves its entries pending, and they are never applied', async () => {
+  // Found by these tests (fixed): XREADGROUP '>' moves the group's last-delivered id and puts the
+  // entries in this consumer's PEL before the reply is sent; a lost reply used to be followed by
+  // another '>' read, and the lost entries were later acknowledged as "seen", never applied. Now a
+  // failed read makes the consumer take its pending entries first (and the Redis reader never
+  // resends a read on reconnect).
+  it('a read whose reply is lost: its entries, pending for us, are applied first (were lost: BUG found by the unit tests)', async () => {
     const text = generated(600, 25, '\n');
     const rows = publisherRows(text, 1, 2);
     const expected = await batchRun(text);
@@ -677,15 +673,10 @@ describe('Consumers on the memory transport', () => {
     }
   });
 
-  // BUG (src/cluster/consumer.ts, acquire()): acquire() adds the partition to `owned` before it
-  // calls transport.claimPending(). If that call fails (Redis unreachable for a moment, or the
-  // reply lost), guard() re-runs rebalance(), which now finds the partition owned and only
-  // renews its lease: the dead owner's pending entries are never claimed. The consumer reads
-  // '>' past them and commits later ids, so progress reaches the last id while those rows were
-  // never applied (and a later claim acknowledges them as "seen"). (A fix: claim the pending
-  // entries before owning the partition, or drop/release it when the claim fails so the next
-  // rebalance acquires it again.)
-  it.fails('BUG: a takeover whose claimPending fails once never applies the dead owner’s pending entries', async () => {
+  // Found by these tests (fixed): a takeover whose claimPending failed left the partition owned,
+  // so the retry only renewed the lease and the dead owner's pending entries were never applied.
+  // Now a takeover that fails at any step lets the partition go and takes it again from its journal.
+  it('a takeover whose claimPending fails once still applies the dead owner’s pending entries (was a BUG)', async () => {
     const text = generated(1200, 26, '\n');
     const rows = publisherRows(text, 1, 2);
     const expected = await batchRun(text);

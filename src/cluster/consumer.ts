@@ -83,6 +83,7 @@ export class Consumer {
     await this.guard(() => this.transport.heartbeat(options.owner, options.leaseMs));
     await this.pause(Math.min(1000, options.leaseMs / 3));
     let nextTick = 0;
+    let resync = false;
     let nextMetrics = Date.now() + options.metricsEveryMs;
     let lastRows = 0;
     while (!this.stopping) {
@@ -95,8 +96,26 @@ export class Consumer {
         await this.pause(Math.max(0, Math.min(BLOCK_MS, nextTick - Date.now())));
         continue;
       }
-      const read = await this.guard(() => this.transport.read(this.partitionsOwned, options.owner, options.batch, BLOCK_MS));
-      if (read !== undefined) await this.processAll(read);
+      if (resync) {
+        // A read failed: Redis may have handed us entries whose reply never arrived. They are
+        // pending for us and come before anything newer, so they are taken first.
+        resync = (await this.guard(async () => {
+          for (const p of this.partitionsOwned) await this.applyPending(p);
+          return false;
+        })) ?? true;
+        continue;
+      }
+      let read: Map<number, LogEntry[]>;
+      try {
+        read = await this.transport.read(this.partitionsOwned, options.owner, options.batch, BLOCK_MS);
+      } catch (error) {
+        resync = true;
+        this.metrics.retries++;
+        this.log('retrying', { error: message(error) });
+        await this.pause(backoff(0));
+        continue;
+      }
+      await this.processAll(read);
       if (Date.now() >= nextMetrics) {
         const seconds = (Date.now() - nextMetrics + options.metricsEveryMs) / 1000;
         nextMetrics = Date.now() + options.metricsEveryMs;
@@ -154,11 +173,28 @@ export class Consumer {
       this.log('partition_busy', { partition: p, error: message(error) });
       return;
     }
+    this.owned.set(p, ledger);
+    try {
+      await this.takeOver(p, ledger);
+    } catch (error) {
+      // Nothing is half-taken: the partition is let go and taken again from its journal next time.
+      if (this.owned.get(p) === ledger) {
+        this.owned.delete(p);
+        await ledger.close();
+        await this.transport.release(p, owner).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /** A partition just opened: check it against Redis, relay its last batch if uncommitted, apply what was left pending. */
+  private async takeOver(p: number, ledger: PartitionLedger): Promise<void> {
     const committed = await this.transport.committed(p);
     const outbox = committed === ledger.position ? undefined : ledger.lastOutbox();
     if (committed !== ledger.position && (outbox === undefined || (outbox.prevId ?? '') !== committed)) {
+      this.owned.delete(p);
       await ledger.close();
-      await this.transport.release(p, owner);
+      await this.transport.release(p, this.options.owner);
       this.refused.add(p);
       this.log('error', {
         partition: p,
@@ -166,19 +202,28 @@ export class Consumer {
       });
       return;
     }
-    this.owned.set(p, ledger);
     if (outbox !== undefined) {
       // The last owner journaled this batch and died before its commit: relay it now.
       this.metrics.relayedAgain++;
       this.log('relayed_again', { partition: p, lastId: outbox.lastId, events: outbox.events.length });
       if (!(await this.commit(p, ledger.commitOf(outbox)))) return;
     }
-    const pending = await this.transport.claimPending(p, owner, this.options.batch);
+    const pending = await this.applyPending(p);
+    this.log('partition_acquired', { partition: p, position: ledger.position, pending });
+  }
+
+  /**
+   * Takes every entry of p delivered and not acknowledged (a dead owner's, or ours whose read
+   * reply was lost) and applies them in order; returns how many. Entries at or before the
+   * journal's position are only acknowledged.
+   */
+  private async applyPending(p: number): Promise<number> {
+    const pending = await this.transport.claimPending(p, this.options.owner, this.options.batch);
     if (pending.length > 0) this.metrics.takenOver += pending.length;
-    this.log('partition_acquired', { partition: p, position: ledger.position, pending: pending.length });
     for (let at = 0; at < pending.length && this.owned.has(p); at += this.options.batch) {
       await this.process(p, pending.slice(at, at + this.options.batch));
     }
+    return pending.length;
   }
 
   private async process(p: number, entries: LogEntry[]): Promise<void> {

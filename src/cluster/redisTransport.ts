@@ -47,8 +47,10 @@ export class RedisTransport implements Transport {
     this.redis = this.connect();
   }
 
-  private connect(): Redis {
+  /** `resend`: commands in flight when the connection drops are sent again (never for reads: a lost reply must surface). */
+  private connect(resend = true): Redis {
     const redis = new Redis(this.url, {
+      autoResendUnfulfilledCommands: resend,
       maxRetriesPerRequest: this.options.patient ? null : 1,
       retryStrategy: (times) => (this.options.patient || times < 3 ? Math.min(50 * 2 ** times, 2000) : null),
       connectTimeout: 5000,
@@ -77,7 +79,7 @@ export class RedisTransport implements Transport {
   }
 
   private get reader(): Redis {
-    this.blocking ??= this.connect();
+    this.blocking ??= this.connect(false);
     return this.blocking;
   }
 
