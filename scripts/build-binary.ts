@@ -85,6 +85,10 @@ async function bundle(outFile: string, version: string): Promise<void> {
         name: 'payrun-main-from-src',
         setup(build) {
           build.onResolve({ filter: /^\.\.\/dist\/cli\/main\.js$/ }, () => ({ path: join(ROOT, 'src', 'cli', 'main.ts') }));
+          // ioredis' `debug` tries require('supports-color') (not installed) inside a try; a SEA's
+          // require() warns on any non-built-in module, so that optional module is bundled as empty.
+          build.onResolve({ filter: /^supports-color$/ }, () => ({ path: 'supports-color', namespace: 'payrun-empty' }));
+          build.onLoad({ filter: /.*/, namespace: 'payrun-empty' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
         },
       },
     ],
