@@ -35,6 +35,8 @@ export class RedisTransport implements Transport {
   readonly keys: ClusterKeys;
   private readonly redis: Redis;
   private blocking: Redis | undefined;
+  /** Fails the read in flight when the reader's connection drops (ioredis drops, never settles, an unresent command). */
+  private readerLost: ((error: Error) => void) | undefined;
   private down = false;
   /** The last connection error, while Redis is unreachable. */
   unreachable: string | undefined;
@@ -79,7 +81,10 @@ export class RedisTransport implements Transport {
   }
 
   private get reader(): Redis {
-    this.blocking ??= this.connect(false);
+    if (this.blocking === undefined) {
+      this.blocking = this.connect(false);
+      this.blocking.on('close', () => this.readerLost?.(new Error('the connection to Redis dropped during a read')));
+    }
     return this.blocking;
   }
 
@@ -183,7 +188,8 @@ export class RedisTransport implements Transport {
     const found = new Map<number, LogEntry[]>();
     if (partitions.length === 0) return found;
     const streams = partitions.map((p) => this.keys.partition(p));
-    const reply = (await this.reader.callBuffer(
+    const lost = new Promise<never>((_resolve, reject) => (this.readerLost = reject));
+    const reading = this.reader.callBuffer(
       'XREADGROUP',
       'GROUP',
       GROUP,
@@ -195,7 +201,14 @@ export class RedisTransport implements Transport {
       'STREAMS',
       ...streams,
       ...partitions.map(() => '>'),
-    )) as Raw[][] | null;
+    ) as Promise<Raw[][] | null>;
+    reading.catch(() => undefined); // if it ever settles after we gave up on it
+    let reply: Raw[][] | null;
+    try {
+      reply = await Promise.race([reading, lost]);
+    } finally {
+      this.readerLost = undefined;
+    }
     for (const [key, raws] of reply ?? []) {
       const p = partitions[streams.indexOf(String(key))]!;
       found.set(p, (raws as Raw[][]).map(entryOf));
