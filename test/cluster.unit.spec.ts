@@ -24,6 +24,8 @@ import { ownsTxId } from '../src/domain/txType.js';
 import { referenceRun } from '../src/engine/referenceModel.js';
 import { generateLines } from '../src/generate/generator.js';
 import { formatAccounts } from '../src/io/accountsCsv.js';
+import { Journal } from '../src/journal/journal.js';
+import { Ledger } from '../src/domain/ledger.js';
 import { LineGroups } from '../src/stream/lineGroups.js';
 import { ManualClock, MemoryTransport } from './support/memoryTransport.js';
 import { runCsv } from './support/runCsv.js';
@@ -411,6 +413,42 @@ describe('PartitionLedger (a real journal, no Redis)', () => {
     await whole.close();
   });
 
+  it('a batch journaled without its Outbox record (a crash between the two) is cut off on reopen and decided again', async () => {
+    const dir = tempDir();
+    const text = generated(600, 4, '\n');
+    const rows = publisherRows(text, 1, 1).map(asEntry);
+    const ledger = open(dir);
+    ledger.prepare(rows.slice(0, 300));
+    const accounts = formatAccounts(ledger.ledger);
+    const position = ledger.position;
+    await ledger.close();
+    // What a kill between the Batch and the Outbox append leaves: the next Batch record alone.
+    const journal = Journal.open(join(dir, 'p1'), { fsync: 'off', warn: () => {} });
+    const input = journal.inputs.at(-1)!;
+    const { batch, place } = new LineGroups().take(Buffer.from(`type,client,tx,amount\n${rows.slice(300, 400).map((r) => r.row!.toString()).join('\n')}\n`));
+    const decider = Ledger.fromState(journal.recovered);
+    const tail = rows.slice(300, 400);
+    for (let i = 0; i < batch.count; i++) {
+      if (batch.reason[i] === RejectReason.None) batch.reason[i] = decider.apply(batch.type[i]!, batch.client[i]!, batch.tx[i]!, batch.amount[i]!, tail[i]!.duplicate === '1');
+    }
+    journal.append(input, batch, { ...place, offset: input.nextOffset, base: input.nextLine, nextOffset: input.nextOffset + 1, nextLine: input.nextLine + batch.lines });
+    await journal.close();
+
+    warnings.length = 0;
+    const again = open(dir);
+    expect(warnings.join('\n')).toMatch(/cut off a batch at byte \d+ journaled without its outbox record/);
+    warnings.length = 0;
+    expect(again.position).toBe(position);
+    expect(formatAccounts(again.ledger)).toBe(accounts);
+    again.prepare(rows.slice(300));
+    await again.close();
+    const whole = open(dir, 2);
+    whole.prepare(rows);
+    const resumed = open(dir);
+    expect(formatAccounts(resumed.ledger)).toBe(formatAccounts(whole.ledger));
+    await Promise.all([whole.close(), resumed.close()]);
+  });
+
   it('recovers position and balances on reopen; its last outbox rebuilds the same commit', async () => {
     const dir = tempDir();
     const text = generated(1500, 3, '\n');
@@ -480,7 +518,7 @@ class Cluster {
     setup(conn);
     const consumer = new Consumer(
       conn,
-      { owner, prefix: PREFIX, journal: this.dir, fsync: 'off', leaseMs: LEASE_MS, batch, metricsEveryMs: 250 },
+      { owner, prefix: PREFIX, journal: this.dir, fsync: 'off', leaseMs: LEASE_MS, batch, metricsEveryMs: 20 },
       (event, fields = {}) => this.logs.push({ owner, event, fields }),
     );
     const member: Member = { owner, consumer, conn, done: consumer.run() };

@@ -19,7 +19,7 @@ import {
   writeJsonPayload,
   writeJsonText,
 } from './format.js';
-import type { InputEntry } from './inputs.js';
+import { type InputEntry, PARTITION_INPUT, unfinishedInput } from './inputs.js';
 import { JournalError } from './journalError.js';
 import { JournalReader } from './journalReader.js';
 import { type FsyncMode, JournalWriter } from './journalWriter.js';
@@ -179,18 +179,33 @@ export class Journal {
   }
 }
 
-/** The state as of the journal's last good record, and where the next record goes. */
-function recover(dir: string, options: JournalOptions): { replayer: Replayer; end: number } {
+/**
+ * The state as of the journal's last good record, and where the next record goes. A cluster
+ * partition's batch counts only with the Outbox record that follows it (its events and stream
+ * position): Batch records after a partition input's last Outbox, left by a crash between the
+ * two, are cut off like a torn record (their entries are still pending in the stream and are
+ * read again), so recovery never holds rows the stream position does not cover. `limit`: read
+ * only the records before that byte offset (and go on writing there).
+ */
+function recover(dir: string, options: JournalOptions, limit?: number): { replayer: Replayer; end: number } {
   const path = join(dir, JOURNAL_FILE);
   const base = newestConfirmedSnapshot(dir, options);
   const replayer = base?.replayer ?? new Replayer(new Ledger(options.expectedNewTxs ?? 0));
   const reader = new JournalReader(path, base?.from ?? 0);
   const named = new Set<string>();
   try {
+    let orphan: number | undefined;
     for (let record = reader.next(); record !== undefined; record = reader.next()) {
+      if (limit !== undefined && record.offset >= limit) return { replayer, end: limit };
       replayer.apply(record);
       if (replayer.problems.length > 0) {
         throw new JournalDamaged(`journal '${dir}' is damaged: ${replayer.problems[0]}; see 'payrun journal verify ${dir}'`);
+      }
+      if (record.kind === RecordKind.Batch || record.kind === RecordKind.Outbox) {
+        if (unfinishedInput(replayer.inputs)?.sha256.startsWith(PARTITION_INPUT) === true) {
+          if (record.kind === RecordKind.Outbox) orphan = undefined;
+          else orphan ??= record.offset;
+        }
       }
       if (record.kind === RecordKind.Snapshot) {
         const snapshot = readJsonPayload<SnapshotPayload>(record.payload);
@@ -204,6 +219,10 @@ function recover(dir: string, options: JournalOptions): { replayer: Replayer; en
     }
     if (tail.kind === 'torn') {
       options.warn(`journal '${dir}': cut off a torn last record at byte ${tail.offset} (${tail.why}), left by a crash; its rows are read again from the input`);
+    }
+    if (orphan !== undefined && limit === undefined) {
+      options.warn(`journal '${dir}': cut off a batch at byte ${orphan} journaled without its outbox record (a crash between the two); its entries are read again from the stream`);
+      return recover(dir, options, orphan);
     }
     for (const file of named) {
       if (!existsSync(join(dir, file))) options.warn(`journal '${dir}': snapshot ${file} is missing; the state was rebuilt from the journal instead`);
