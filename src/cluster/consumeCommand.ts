@@ -31,7 +31,10 @@ export async function consumeCommand(options: ConsumeOptions, io: CliIo): Promis
     prefix: options.prefix,
     patient: true,
     leaseMs: options.leaseMs,
-    onConnection: (state, detail) => log(state === 'down' ? 'redis_unreachable' : 'redis_back', { redis: options.redis, detail }),
+    onConnection: (state, detail) => {
+      log(state === 'down' ? 'redis_unreachable' : 'redis_back', { redis: options.redis, detail });
+      if (state === 'up') consumer.redisBack();
+    },
   });
   const consumer = new Consumer(
     transport,

@@ -53,6 +53,10 @@ export class Consumer {
   private readonly refused = new Set<number>();
   private partitions = 0;
   private stopping = false;
+  /** Partitions whose "busy" line was logged (once until taken). */
+  private readonly busyLogged = new Set<number>();
+  /** Until then, membership is only heartbeated (after a Redis outage every heartbeat has lapsed). */
+  private settleUntil = 0;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -60,6 +64,11 @@ export class Consumer {
     private readonly options: ConsumerOptions,
     private readonly log: Log,
   ) {}
+
+  /** Redis is reachable again: give every consumer a heartbeat's time to reappear before moving partitions. */
+  redisBack(): void {
+    this.settleUntil = Date.now() + this.options.leaseMs / 3;
+  }
 
   /** Ends the run after the batch in hand (its commit included). */
   stop(): void {
@@ -151,6 +160,10 @@ export class Consumer {
   private async rebalance(): Promise<boolean> {
     const { owner, leaseMs } = this.options;
     const live = await this.transport.heartbeat(owner, leaseMs);
+    if (Date.now() < this.settleUntil) {
+      for (const p of this.partitionsOwned) if (!(await this.transport.lease(p, owner, leaseMs))) await this.drop(p, 'lease taken by another consumer');
+      return true;
+    }
     const me = live.indexOf(owner);
     const mine = new Set<number>();
     for (let p = 0; p < this.partitions; p++) if (me >= 0 && live[p % live.length] === owner) mine.add(p);
@@ -170,9 +183,11 @@ export class Consumer {
       ledger = PartitionLedger.open(journal, prefix, p, owner, fsync, (line) => this.log('journal', { partition: p, message: line }), maxDeliveries);
     } catch (error) {
       await this.transport.release(p, owner);
-      this.log('partition_busy', { partition: p, error: message(error) });
+      if (!this.busyLogged.has(p)) this.log('partition_busy', { partition: p, error: message(error) });
+      this.busyLogged.add(p);
       return;
     }
+    this.busyLogged.delete(p);
     this.owned.set(p, ledger);
     try {
       await this.takeOver(p, ledger);
