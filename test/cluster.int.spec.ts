@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, useBuiltBinary } from './support/builtBinary.js';
 import { type PayrunExit, spawnPayrun } from './support/crashLoop.js';
 import { listRecords } from './support/journalTools.js';
-import { REDIS_MISSING_MESSAGE, type RedisServer, redisAvailable, startRedis } from './support/redisServer.js';
+import { freePort, REDIS_MISSING_MESSAGE, type RedisServer, redisAvailable, startRedis } from './support/redisServer.js';
 
 const available = redisAvailable();
 if (!available) console.warn(REDIS_MISSING_MESSAGE);
@@ -343,7 +343,7 @@ describe.skipIf(!available)('payrun cluster mode on a real redis-server', () => 
   });
 
   it(
-    'small: 2k rows, 4 partitions, 1 consumer: accounts --wait equals the batch run; publishing again adds nothing',
+    'small: 2k rows, 4 partitions, 1 consumer: accounts --wait equals the batch run; publishing again adds nothing; Prometheus metrics, JSON logs; an unreadable entry is a dead letter',
     async () => {
       const redis = await server();
       const r = redisClient(redis.url);
@@ -356,10 +356,17 @@ describe.skipIf(!available)('payrun cluster mode on a real redis-server', () => 
       expect(sum(lengths)).toBe(SMALL_ROWS);
       expect(await r.hget('payrun:meta', 'partitions')).toBe('4');
 
-      const c = consumer('solo', ['--redis', redis.url, '--journal', journal, '--lease-ms', String(LEASE_MS)], dir);
+      const metricsPort = await freePort();
+      const c = consumer('solo', ['--redis', redis.url, '--journal', journal, '--lease-ms', String(LEASE_MS), '--metrics-port', String(metricsPort)], dir);
       const accounts = await payrunOk(['accounts', '--redis', redis.url, '--wait', '--timeout', '60']);
       expectSameBytes(accounts.stdout, small.accounts, `accounts\n${logs([c])}`);
       await checkEvents(r, 'payrun', small, 4);
+
+      // Prometheus text on --metrics-port; every log line is one JSON object.
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toContain(`payrun_rows_total{owner="solo"} ${SMALL_ROWS}`);
+      expect(metrics).toMatch(/^payrun_partitions_owned\{owner="solo"\} 4$/m);
+      for (const line of c.log().trimEnd().split('\n')) expect(() => JSON.parse(line), line).not.toThrow();
 
       // Again: nothing new on the streams, no new events, the same accounts.
       const again = await payrunOk(['publish', small.file, '--redis', redis.url, '--partitions', '4']);
@@ -369,6 +376,18 @@ describe.skipIf(!available)('payrun cluster mode on a real redis-server', () => 
       const accountsAgain = await payrunOk(['accounts', '--redis', redis.url, '--wait', '--timeout', '60']);
       expectSameBytes(accountsAgain.stdout, small.accounts, 'accounts after publishing again');
       expect(await r.xlen('payrun:events')).toBe(SMALL_ROWS);
+
+      // An entry that is not a row (no text): a dead letter with its error, not an event; the partition goes on.
+      await r.xadd('payrun:tx:1', '99-1', 'l', '1');
+      await r.xadd('payrun:tx:1', '99-2', 'l', '2', 'r', 'deposit,1,99000002,1.0');
+      const dead = await payrunOk(['accounts', '--redis', redis.url, '--wait', '--timeout', '60']);
+      const letters = await r.xrange('payrun:dead', '-', '+');
+      expect(letters.map(([, fields]) => fields)).toEqual([['id', '99-1', 'partition', '1', 'error', "no 'r' field (the row's text)"]]);
+      expect(await r.xlen('payrun:events')).toBe(SMALL_ROWS + 1);
+      const newest = await r.xrevrange('payrun:events', '+', '-', 'COUNT', 1);
+      expect(JSON.parse(newest[0]![1][1]!)).toMatchObject({ line: 2, id: '99-2', partition: 1, type: 'deposit', client: 1 });
+      expect(String(dead.stdout).split('\n')[0]).toBe('client,available,held,total,locked');
+      expect(c.events().filter((e) => e.event === 'dead_letter')).toHaveLength(1);
 
       const exit = await c.term();
       expect(exit, logs([c])).toEqual({ code: 0, signal: null });
