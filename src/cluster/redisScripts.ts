@@ -47,9 +47,14 @@ for j = 1, ne do
   redis.call('XADD', KEYS[3], '*', 'e', ARGV[i])
   i = i + 1
 end
-for j = 1, na do
-  redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
-  i = i + 2
+for j = 1, na, 500 do
+  local pairs = {}
+  for k = j, math.min(j + 499, na) do
+    pairs[#pairs + 1] = ARGV[i]
+    pairs[#pairs + 1] = ARGV[i + 1]
+    i = i + 2
+  end
+  redis.call('HSET', KEYS[4], unpack(pairs))
 end
 for j = 1, nd do
   redis.call('XADD', KEYS[6], '*', 'id', ARGV[i], 'partition', part, 'error', ARGV[i + 1])

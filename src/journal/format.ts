@@ -108,6 +108,18 @@ export interface InputEndPayload {
   rows: number;
   lines: number;
 }
+/** An Outbox record's payload: its JSON part, then (eventCount > 0) the events, one JSON per line. */
+export function readOutboxPayload(payload: Buffer): OutboxPayload {
+  const head = readJsonPayload<OutboxPayload & { eventCount?: number; eventBytes?: number }>(payload);
+  const { eventCount, eventBytes, ...outbox } = head;
+  if (eventCount === undefined || eventBytes === undefined) return outbox; // events inside the JSON (as first written)
+  const from = 4 + payload.readUInt32LE(0);
+  if (from + eventBytes > payload.length) throw new RangeError('outbox events longer than their record');
+  const events = eventCount === 0 ? [] : payload.toString('utf8', from, from + eventBytes).split('\n');
+  if (events.length !== eventCount) throw new RangeError(`outbox holds ${events.length} events, its header says ${eventCount}`);
+  return { ...outbox, events };
+}
+
 export interface OutboxPayload {
   input: number;
   /** The id of the last stream entry the batch before this record applied. */

@@ -8,12 +8,14 @@ import { batchPayloadBytes, writeBatchPayload } from './batchRecord.js';
 import { DirLock } from './dirLock.js';
 import {
   FORMAT_VERSION,
+  FRAME_BYTES,
   type InputBeginPayload,
   type InputEndPayload,
   JOURNAL_FILE,
   type OutboxPayload,
   jsonPayloadBytes,
   readJsonPayload,
+  readOutboxPayload,
   RecordKind,
   type SnapshotPayload,
   writeJsonPayload,
@@ -121,10 +123,17 @@ export class Journal {
    * is false (then the caller makes it so with flush() before relaying anything).
    */
   appendOutbox(input: InputEntry, lastId: string, events: string[], prevId = input.outbox?.lastId ?? '', durable = true): void {
-    const payload: OutboxPayload = { input: input.index, lastId, prevId, events };
+    // The JSON part names the batch; the events follow it as they are, one per line (each is
+    // already JSON: escaping them again inside a JSON array cost more than writing them).
+    const body = events.join('\n');
+    const bodyBytes = Buffer.byteLength(body, 'utf8');
+    const head = Buffer.from(JSON.stringify({ input: input.index, lastId, prevId, eventCount: events.length, eventBytes: bodyBytes }), 'utf8');
     const seq = this.writer.nextSeq;
-    const text = Buffer.from(JSON.stringify(payload), 'utf8');
-    const offset = this.writer.append(RecordKind.Outbox, 4 + text.length, (record) => writeJsonText(record, text), durable);
+    const offset = this.writer.append(RecordKind.Outbox, 4 + head.length + bodyBytes, (record) => {
+      const at = writeJsonText(record, head);
+      record.write(body, FRAME_BYTES + at, bodyBytes, 'utf8');
+      return at + bodyBytes;
+    }, durable);
     input.outbox = { seq, offset, lastId };
   }
 
@@ -139,7 +148,7 @@ export class Journal {
     const reader = new JournalReader(join(this.dir, JOURNAL_FILE), input.outbox.offset);
     try {
       const record = reader.next();
-      return record?.kind === RecordKind.Outbox ? readJsonPayload<OutboxPayload>(record.payload) : undefined;
+      return record?.kind === RecordKind.Outbox ? readOutboxPayload(record.payload) : undefined;
     } finally {
       reader.close();
     }

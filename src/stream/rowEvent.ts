@@ -31,28 +31,18 @@ export function rowEvent(
   accounts: AccountBalances,
   text: string,
 ): string {
-  // Built by assignment, never `{ ...origin }`: a spread copy leaves an object V8's
-  // JSON.stringify serialises about 10x slower, in the hot path of every event. The keys are
-  // set in the order of the output: line, id, partition (when defined), result, ...
-  const event: Record<string, unknown> = { line: origin.line };
-  if (origin.id !== undefined) event.id = origin.id;
-  if (origin.partition !== undefined) event.partition = origin.partition;
-  const applied = row.reason === 0;
-  event.result = applied ? 'applied' : 'rejected';
-  if (!applied) event.reason = REASON_CODES[row.reason];
-  if (row.reason !== 0 && row.reason < 6) {
-    event.row = text;
-    return JSON.stringify(event);
-  }
-  event.type = TYPE_NAMES[row.type];
-  event.client = row.client;
-  event.tx = row.tx;
-  if (row.type === TxType.Deposit || row.type === TxType.Withdrawal) event.amount = formatAmount(row.amount);
+  // Written as text, key by key (every value but the row text and the id is a number, a fixed
+  // name or a formatted amount, none of which needs escaping): the same bytes JSON.stringify
+  // gives an object with these keys in this order, several times faster in the hot path.
+  let out = `{"line":${origin.line}`;
+  if (origin.id !== undefined) out += `,"id":${JSON.stringify(origin.id)}`;
+  if (origin.partition !== undefined) out += `,"partition":${origin.partition}`;
+  out += row.reason === 0 ? ',"result":"applied"' : `,"result":"rejected","reason":"${REASON_CODES[row.reason]}"`;
+  if (row.reason !== 0 && row.reason < 6) return `${out},"row":${JSON.stringify(text)}}`;
+  out += `,"type":"${TYPE_NAMES[row.type]}","client":${row.client},"tx":${row.tx}`;
+  if (row.type === TxType.Deposit || row.type === TxType.Withdrawal) out += `,"amount":"${formatAmount(row.amount)}"`;
   const available = accounts.available[row.client]!;
   const held = accounts.held[row.client]!;
-  event.available = formatAmount(available);
-  event.held = formatAmount(held);
-  event.total = formatAmount(available + held);
-  event.locked = (accounts.flags[row.client]! & AccountFlag.Locked) !== 0;
-  return JSON.stringify(event);
+  const locked = (accounts.flags[row.client]! & AccountFlag.Locked) !== 0;
+  return `${out},"available":"${formatAmount(available)}","held":"${formatAmount(held)}","total":"${formatAmount(available + held)}","locked":${locked}}`;
 }
