@@ -25,6 +25,7 @@ import { referenceRun } from '../src/engine/referenceModel.js';
 import { generateLines } from '../src/generate/generator.js';
 import { formatAccounts } from '../src/io/accountsCsv.js';
 import { Journal } from '../src/journal/journal.js';
+import { verifyJournal } from '../src/journal/verify.js';
 import { Ledger } from '../src/domain/ledger.js';
 import { LineGroups } from '../src/stream/lineGroups.js';
 import { ManualClock, MemoryTransport } from './support/memoryTransport.js';
@@ -434,6 +435,9 @@ describe('PartitionLedger (a real journal, no Redis)', () => {
     journal.append(input, batch, { ...place, offset: input.nextOffset, base: input.nextLine, nextOffset: input.nextOffset + 1, nextLine: input.nextLine + batch.lines });
     await journal.close();
 
+    const report = verifyJournal(join(dir, 'p1'));
+    expect(report.problems).toEqual([]);
+    expect(report.notes.join('\n')).toMatch(/a batch at byte \d+ has no outbox record after it/);
     warnings.length = 0;
     const again = open(dir);
     expect(warnings.join('\n')).toMatch(/cut off a batch at byte \d+ journaled without its outbox record/);

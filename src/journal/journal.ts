@@ -21,13 +21,14 @@ import {
   writeJsonPayload,
   writeJsonText,
 } from './format.js';
-import { type InputEntry, PARTITION_INPUT, unfinishedInput } from './inputs.js';
+import type { InputEntry } from './inputs.js';
 import { JournalError } from './journalError.js';
 import { JournalReader } from './journalReader.js';
 import { type FsyncMode, JournalWriter } from './journalWriter.js';
 import { Replayer } from './replayer.js';
 import { isSnapshotName, isSnapshotTempName, readSnapshotFile, writeSnapshotFile } from './snapshotFile.js';
 import { syncDirectory } from './syncDirectory.js';
+import { UnrelayedBatch } from './unrelayedBatch.js';
 
 /** Snapshots kept: the newest two (an older one serves if the newest is lost). */
 const SNAPSHOTS_KEPT = 2;
@@ -203,19 +204,14 @@ function recover(dir: string, options: JournalOptions, limit?: number): { replay
   const reader = new JournalReader(path, base?.from ?? 0);
   const named = new Set<string>();
   try {
-    let orphan: number | undefined;
+    const unrelayed = new UnrelayedBatch();
     for (let record = reader.next(); record !== undefined; record = reader.next()) {
       if (limit !== undefined && record.offset >= limit) return { replayer, end: limit };
       replayer.apply(record);
       if (replayer.problems.length > 0) {
         throw new JournalDamaged(`journal '${dir}' is damaged: ${replayer.problems[0]}; see 'payrun journal verify ${dir}'`);
       }
-      if (record.kind === RecordKind.Batch || record.kind === RecordKind.Outbox) {
-        if (unfinishedInput(replayer.inputs)?.sha256.startsWith(PARTITION_INPUT) === true) {
-          if (record.kind === RecordKind.Outbox) orphan = undefined;
-          else orphan ??= record.offset;
-        }
-      }
+      unrelayed.see(record, replayer.inputs);
       if (record.kind === RecordKind.Snapshot) {
         const snapshot = readJsonPayload<SnapshotPayload>(record.payload);
         named.add(snapshot.file);
@@ -229,6 +225,7 @@ function recover(dir: string, options: JournalOptions, limit?: number): { replay
     if (tail.kind === 'torn') {
       options.warn(`journal '${dir}': cut off a torn last record at byte ${tail.offset} (${tail.why}), left by a crash; its rows are read again from the input`);
     }
+    const orphan = unrelayed.offset;
     if (orphan !== undefined && limit === undefined) {
       options.warn(`journal '${dir}': cut off a batch at byte ${orphan} journaled without its outbox record (a crash between the two); its entries are read again from the stream`);
       return recover(dir, options, orphan);

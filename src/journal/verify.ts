@@ -7,6 +7,7 @@ import { describeInputId } from './inputId.js';
 import { unfinishedInput } from './inputs.js';
 import { JournalReader } from './journalReader.js';
 import { Replayer } from './replayer.js';
+import { UnrelayedBatch } from './unrelayedBatch.js';
 import { isSnapshotName, isSnapshotTempName, readSnapshotFile } from './snapshotFile.js';
 
 export interface VerifyReport {
@@ -38,11 +39,13 @@ export function verifyJournal(dir: string): VerifyReport {
   const absent = new Set<string>();
   let records = 0;
   let snapshotsChecked = 0;
+  const unrelayed = new UnrelayedBatch();
   try {
     for (let record = reader.next(); record !== undefined; record = reader.next()) {
       records++;
       if (records === 1 && record.kind !== RecordKind.Start) report.problems.push('the journal does not begin with its start record');
       replayer.apply(record);
+      unrelayed.see(record, replayer.inputs);
       if (record.kind !== RecordKind.Snapshot) continue;
       let payload: SnapshotPayload;
       try {
@@ -61,6 +64,9 @@ export function verifyJournal(dir: string): VerifyReport {
       snapshotsChecked++;
     }
     report.problems.push(...replayer.problems);
+    if (unrelayed.offset !== undefined) {
+      report.notes.push(`a batch at byte ${unrelayed.offset} has no outbox record after it (a consumer crashed between the two): the next consumer cuts it off and reads its entries again`);
+    }
     const tail = reader.tail;
     if (tail.kind === 'corrupt') {
       report.problems.push(`damaged record at byte ${tail.offset} (${tail.why}), with good records after it: the journal cannot be read past it`);
