@@ -21,6 +21,8 @@ export interface PublishOptions {
 
 export const DEFAULT_PARTITIONS = 8;
 const CHUNK_BYTES = 1 << 18;
+/** How long publish waits for an unreachable Redis (it can always be run again: it adds only what is missing). */
+const GIVE_UP_MS = 30_000;
 
 /** Grows as ids are claimed: the tx ids one input owns, saved when its publish completes. */
 class IdList {
@@ -75,69 +77,79 @@ export async function publishCommand(file: string, options: PublishOptions, io: 
     transport = new RedisTransport(options.redis, {
       prefix: options.prefix,
       patient: true,
+      giveUpAfterMs: GIVE_UP_MS,
       onConnection: (state, detail) => {
         if (!options.quiet) void writeAll(io.stderr, state === 'down' ? `payrun: redis ${options.redis} unreachable (${detail}); retrying\n` : `payrun: redis ${options.redis} is back\n`);
       },
     });
-    const partitions = (await transport.partitions(options.partitions ?? DEFAULT_PARTITIONS))!;
-    if (options.partitions !== undefined && options.partitions !== partitions) {
-      throw new ClusterError(`the cluster under prefix '${options.prefix}' has ${partitions} partitions; --partitions ${options.partitions} cannot change that`);
-    }
-    const input = await transport.inputNumber(contentHash(fd));
-    const ownership = await ownedBefore(transport, input);
-    const claimed = new IdList();
-    const groups = new LineGroups();
-    const progress = await startProgress(io.stderr, !options.quiet, stat.size);
-    const counts = { added: 0, existing: 0, rows: 0 };
-    try {
-      // One chunk's rows on their way to Redis while the next is parsed (a chunk is copied: the reader reuses its buffers).
-      let inFlight: Promise<void> = Promise.resolve();
-      for await (const read of fileChunks(fd, CHUNK_BYTES)) {
-        const chunk = Buffer.from(read);
-        const { batch, place } = groups.take(chunk);
-        const rows = new Map<number, PublishedRow[]>();
-        const { reason, type, client, tx, line, start, end } = batch;
-        for (let i = 0; i < batch.count; i++) {
-          const at = place.base + line[i]!;
-          const wellFormed = reason[i] === RejectReason.None;
-          let duplicate = false;
-          if (wellFormed && ownsTxId(type[i]!)) {
-            if (ownership.claim(tx[i]!)) claimed.push(tx[i]!);
-            else duplicate = true;
-          }
-          const p = (wellFormed ? client[i]! : at) % partitions;
-          let list = rows.get(p);
-          if (list === undefined) rows.set(p, (list = []));
-          list.push({ id: `${input}-${at}`, line: at, row: chunk.subarray(start[i]!, end[i]!), duplicate });
-        }
-        const rowCount = batch.count;
-        await inFlight;
-        inFlight = transport.publish(rows).then((result) => {
-          counts.added += result.added;
-          counts.existing += result.existing;
-          counts.rows += rowCount;
-          progress.update(place.nextOffset, counts.rows);
-        });
-      }
-      await inFlight;
-    } finally {
-      progress.stop();
-    }
-    await transport.saveOwnedIds(input, claimed.toBuffer());
-    const seconds = (performance.now() - started) / 1000;
-    if (!options.quiet) {
-      const already = counts.existing > 0 ? ` (${counts.existing} were already there)` : '';
-      await writeAll(
-        io.stderr,
-        `payrun: published ${counts.rows} rows of ${file} as input ${input} to ${partitions} partitions of '${options.prefix}'${already} in ${seconds.toFixed(2)} s (${Math.round(counts.rows / Math.max(seconds, 1e-9))} rows/s)\n`,
-      );
-    }
+    const connected = transport;
+    await Promise.race([connected.givenUp, publishRows(file, fd, stat.size, connected, options, io, started)]);
     return ExitCode.Ok;
   } catch (error) {
-    await writeAll(io.stderr, `${describeError(error, file)}\n`);
+    const line = transport?.gaveUp === true
+      ? `payrun: cannot reach redis at ${options.redis}: ${transport.unreachable ?? 'connection lost'} (gave up after ${GIVE_UP_MS / 1000} s; publishing again adds only what is missing)`
+      : describeError(error, file);
+    await writeAll(io.stderr, `${line}\n`);
     return ExitCode.Fatal;
   } finally {
     if (fd !== undefined) closeSync(fd);
     await transport?.close();
+  }
+}
+
+/** The publish itself, once the file is open and Redis is configured. */
+async function publishRows(file: string, fd: number, size: number, transport: RedisTransport, options: PublishOptions, io: CliIo, started: number): Promise<void> {
+  const partitions = (await transport.partitions(options.partitions ?? DEFAULT_PARTITIONS))!;
+  if (options.partitions !== undefined && options.partitions !== partitions) {
+    throw new ClusterError(`the cluster under prefix '${options.prefix}' has ${partitions} partitions; --partitions ${options.partitions} cannot change that`);
+  }
+  const input = await transport.inputNumber(contentHash(fd));
+  const ownership = await ownedBefore(transport, input);
+  const claimed = new IdList();
+  const groups = new LineGroups();
+  const progress = await startProgress(io.stderr, !options.quiet, size);
+  const counts = { added: 0, existing: 0, rows: 0 };
+  try {
+    // One chunk's rows on their way to Redis while the next is parsed (a chunk is copied: the reader reuses its buffers).
+    let inFlight: Promise<void> = Promise.resolve();
+    for await (const read of fileChunks(fd, CHUNK_BYTES)) {
+      const chunk = Buffer.from(read);
+      const { batch, place } = groups.take(chunk);
+      const rows = new Map<number, PublishedRow[]>();
+      const { reason, type, client, tx, line, start, end } = batch;
+      for (let i = 0; i < batch.count; i++) {
+        const at = place.base + line[i]!;
+        const wellFormed = reason[i] === RejectReason.None;
+        let duplicate = false;
+        if (wellFormed && ownsTxId(type[i]!)) {
+          if (ownership.claim(tx[i]!)) claimed.push(tx[i]!);
+          else duplicate = true;
+        }
+        const p = (wellFormed ? client[i]! : at) % partitions;
+        let list = rows.get(p);
+        if (list === undefined) rows.set(p, (list = []));
+        list.push({ id: `${input}-${at}`, line: at, row: chunk.subarray(start[i]!, end[i]!), duplicate });
+      }
+      const rowCount = batch.count;
+      await inFlight;
+      inFlight = transport.publish(rows).then((result) => {
+        counts.added += result.added;
+        counts.existing += result.existing;
+        counts.rows += rowCount;
+        progress.update(place.nextOffset, counts.rows);
+      });
+    }
+    await inFlight;
+  } finally {
+    progress.stop();
+  }
+  await transport.saveOwnedIds(input, claimed.toBuffer());
+  const seconds = (performance.now() - started) / 1000;
+  if (!options.quiet) {
+    const already = counts.existing > 0 ? ` (${counts.existing} were already there)` : '';
+    await writeAll(
+      io.stderr,
+      `payrun: published ${counts.rows} rows of ${file} as input ${input} to ${partitions} partitions of '${options.prefix}'${already} in ${seconds.toFixed(2)} s (${Math.round(counts.rows / Math.max(seconds, 1e-9))} rows/s)\n`,
+    );
   }
 }

@@ -11,6 +11,8 @@ export interface RedisTransportOptions {
   onConnection?: (state: 'down' | 'up', detail: string) => void;
   /** The lease time a commit takes a free lease back for. */
   leaseMs?: number;
+  /** Patient, but not forever: after this long unreachable every command fails. */
+  giveUpAfterMs?: number;
 }
 
 type Raw = Buffer | null | Raw[];
@@ -38,6 +40,12 @@ export class RedisTransport implements Transport {
   /** Fails the read in flight when the reader's connection drops (ioredis drops, never settles, an unresent command). */
   private readerLost: ((error: Error) => void) | undefined;
   private down = false;
+  private giveUp: NodeJS.Timeout | undefined;
+  /** Set once the wait for an unreachable Redis was given up. */
+  gaveUp = false;
+  private rejectGivenUp: ((error: Error) => void) | undefined;
+  /** Rejects when the wait for an unreachable Redis is given up (giveUpAfterMs): race the work against it. */
+  readonly givenUp: Promise<never> = new Promise<never>((_resolve, reject) => (this.rejectGivenUp = reject));
   /** The last connection error, while Redis is unreachable. */
   unreachable: string | undefined;
 
@@ -46,6 +54,7 @@ export class RedisTransport implements Transport {
     private readonly options: RedisTransportOptions,
   ) {
     this.keys = new ClusterKeys(options.prefix);
+    this.givenUp.catch(() => undefined); // only awaited by those who race it
     this.redis = this.connect();
   }
 
@@ -66,6 +75,8 @@ export class RedisTransport implements Transport {
     redis.on('close', () => this.wentDown('connection closed'));
     redis.on('ready', () => {
       this.unreachable = undefined;
+      clearTimeout(this.giveUp);
+      this.giveUp = undefined;
       if (!this.down) return;
       this.down = false;
       this.options.onConnection?.('up', this.url);
@@ -75,6 +86,13 @@ export class RedisTransport implements Transport {
 
   private wentDown(detail: string): void {
     if (detail !== 'connection closed') this.unreachable = detail;
+    if (this.options.giveUpAfterMs !== undefined && this.giveUp === undefined && !this.gaveUp) {
+      this.giveUp = setTimeout(() => {
+        this.gaveUp = true;
+        this.rejectGivenUp?.(new Error(`gave up waiting for redis: ${this.unreachable ?? 'connection lost'}`));
+      }, this.options.giveUpAfterMs);
+      this.giveUp.unref();
+    }
     if (this.down) return;
     this.down = true;
     this.options.onConnection?.('down', detail);
@@ -270,6 +288,8 @@ export class RedisTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.giveUp);
+    this.gaveUp = true;
     this.down = true; // no "unreachable" line for our own disconnect
     this.blocking?.disconnect();
     this.redis.disconnect();
