@@ -168,8 +168,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     .description('put the rows of FILE on the cluster\'s partition streams (by client); re-running it adds nothing twice')
     .argument('<file>', 'the transactions CSV (a regular file)')
     .option('--partitions <n>', 'partition count, fixed by the first publish (default: 8)', parseCount('--partitions', 1, 1024))
+    .option('--timeout <s>', 'give up (exit 1) after S seconds of an unreachable Redis', parseCount('--timeout', 1, 86_400), 30)
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
-    .action(async (file: string, opts: { redis: string; prefix: string; partitions?: number; quiet: boolean }) => {
+    .action(async (file: string, opts: { redis: string; prefix: string; partitions?: number; quiet: boolean; timeout: number }) => {
       if (file === '-') throw new UsageError('publish needs a regular file (an input is numbered by its content)');
       checkPrefix(opts.prefix);
       exitCode = await publishCommand(file, opts, io);

@@ -17,12 +17,14 @@ export interface PublishOptions {
   prefix: string;
   partitions?: number;
   quiet: boolean;
+  /** Seconds to wait for an unreachable Redis before giving up. */
+  timeout?: number;
 }
 
 export const DEFAULT_PARTITIONS = 8;
 const CHUNK_BYTES = 1 << 18;
-/** How long publish waits for an unreachable Redis (it can always be run again: it adds only what is missing). */
-const GIVE_UP_MS = 30_000;
+/** How long publish waits for an unreachable Redis by default (it can always be run again: it adds only what is missing). */
+export const DEFAULT_PUBLISH_TIMEOUT_S = 30;
 
 /** Grows as ids are claimed: the tx ids one input owns, saved when its publish completes. */
 class IdList {
@@ -77,7 +79,7 @@ export async function publishCommand(file: string, options: PublishOptions, io: 
     transport = new RedisTransport(options.redis, {
       prefix: options.prefix,
       patient: true,
-      giveUpAfterMs: GIVE_UP_MS,
+      giveUpAfterMs: (options.timeout ?? DEFAULT_PUBLISH_TIMEOUT_S) * 1000,
       onConnection: (state, detail) => {
         if (!options.quiet) void writeAll(io.stderr, state === 'down' ? `payrun: redis ${options.redis} unreachable (${detail}); retrying\n` : `payrun: redis ${options.redis} is back\n`);
       },
@@ -87,7 +89,7 @@ export async function publishCommand(file: string, options: PublishOptions, io: 
     return ExitCode.Ok;
   } catch (error) {
     const line = transport?.gaveUp === true
-      ? `payrun: cannot reach redis at ${options.redis}: ${transport.unreachable ?? 'connection lost'} (gave up after ${GIVE_UP_MS / 1000} s; publishing again adds only what is missing)`
+      ? `payrun: cannot reach redis at ${options.redis}: ${transport.unreachable ?? 'connection lost'} (gave up after ${options.timeout ?? DEFAULT_PUBLISH_TIMEOUT_S} s; publishing again adds only what is missing)`
       : describeError(error, file);
     await writeAll(io.stderr, `${line}\n`);
     return ExitCode.Fatal;

@@ -1,0 +1,83 @@
+// The cluster commands' usage and connection errors through the real binary: one line on stderr
+// and an exit code, never a stack trace or a silent exit 0. No redis-server needed: the Redis
+// they are pointed at is a closed port.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../bin/payrun', import.meta.url));
+let closed = '';
+let file = '';
+
+function payrun(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input: '', timeout: 60_000, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A port nothing listens on (bound, read, released). */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  closed = `redis://127.0.0.1:${await closedPort()}`;
+  file = join(mkdtempSync(join(tmpdir(), 'payrun-cluster-cli-')), 'tx.csv');
+  writeFileSync(file, 'type,client,tx,amount\ndeposit,1,1,1.0\n');
+});
+
+describe('cluster commands: clear errors', () => {
+  it('publish gives up on an unreachable Redis after --timeout, in one line, exit 1', () => {
+    const r = payrun('publish', file, '--redis', closed, '--timeout', '1');
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^payrun: redis redis:\/\/127\.0\.0\.1:\d+ unreachable \(connect ECONNREFUSED .*\); retrying$/);
+    expect(lines.at(-1)).toMatch(/^payrun: cannot reach redis at redis:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED \S+ \(gave up after 1 s; publishing again adds only what is missing\)$/);
+    expect(lines).toHaveLength(2);
+  });
+
+  it('accounts on an unreachable Redis: one line, exit 1', () => {
+    const r = payrun('accounts', '--redis', closed);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^payrun: cannot reach redis at redis:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED \S+\n$/);
+  });
+
+  it('consume on an unreachable Redis logs it as JSON and stops at once on SIGTERM (it held nothing)', () => {
+    const r = spawnSync('sh', ['-c', `"$1" "$2" consume --redis "$3" --journal "$4" --owner t & sleep 1; kill -TERM $!; wait $!`, 'sh', process.execPath, BIN, closed, join(tmpdir(), `payrun-cli-j-${process.pid}`)], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(0);
+    const events = r.stderr.trimEnd().split('\n').map((line) => JSON.parse(line) as { event: string; owner: string });
+    expect(events.map((e) => e.event)).toEqual(['started', 'redis_unreachable', 'stopping', 'stopped']);
+    expect(new Set(events.map((e) => e.owner))).toEqual(new Set(['t']));
+  });
+
+  it.each([
+    [['publish', '-'], /^payrun: publish needs a regular file/],
+    [['consume'], /^payrun: required option '--journal <dir>' not specified/],
+    [['accounts', '--prefix', 'a b'], /^payrun: --prefix may hold only letters, digits and _ \. - \{ \}/],
+    [['publish', 'x.csv', '--partitions', '0'], /^payrun: option '--partitions <n>' argument '0' is invalid/],
+    [['consume', '--journal', 'd', '--lease-ms', '10'], /--lease-ms must be between 300 and 600000/],
+  ])('usage error %j: one line, exit 2', (args, message) => {
+    const r = payrun(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('publish of a missing file: one line, exit 1', () => {
+    const r = payrun('publish', join(tmpdir(), 'no-such-payrun-file.csv'), '--redis', closed);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^payrun: cannot read '.*no-such-payrun-file\.csv': no such file or directory\n$/);
+  });
+});
