@@ -59,18 +59,14 @@ export class JournalSession {
     if (source.file === undefined || source.size === undefined) {
       throw new JournalError(`--journal needs an input it can read again to resume; '${source.name}' is not a regular file`);
     }
-    const journal = Journal.open(options.dir, { fsync: options.fsync, expectedNewTxs: 0, warn: options.warn });
-    try {
+    return Journal.openFor(options.dir, { fsync: options.fsync, expectedNewTxs: 0, warn: options.warn }, (journal) => {
       // A `payrun stream --journal` run killed mid-way leaves its stdin input unfinished: a pipe
       // can never be resumed, so it is closed (its rows stay applied), as the next stream run
       // would; the lock we hold means no stream run is still writing it.
       const stale = staleStdinStream(journal.inputs);
       if (stale !== undefined) closeStaleStdinStream(journal, stale, options.warn);
       return new JournalSession(journal, source as InputSource & { size: number }, options);
-    } catch (error) {
-      void journal.close();
-      throw error;
-    }
+    });
   }
 
   /** The ledger as the journal left it: where this run starts. */

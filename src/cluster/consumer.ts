@@ -294,21 +294,25 @@ export class Consumer {
     }
   }
 
-  /** Stops consuming p and closes its journal; its lease is left to expire (it is not ours any more). */
-  private async drop(p: number, why: string): Promise<void> {
+  /**
+   * Stops consuming p: its journal closed (snapshotted) first; then, when it is handed over, the
+   * lease let go (`partition_released`); when it was lost, the lease is not ours to let go
+   * (`partition_lost`).
+   */
+  private async letGo(p: number, why: string, handOver: boolean): Promise<void> {
     const ledger = this.owned.get(p);
     this.owned.delete(p);
     await ledger?.close();
-    this.log('partition_lost', { partition: p, reason: why });
+    if (handOver) await this.transport.release(p, this.options.owner);
+    this.log(handOver ? 'partition_released' : 'partition_lost', { partition: p, reason: why });
   }
 
-  /** Hands p over: journal closed (snapshotted) first, then the lease let go. */
-  private async release(p: number, why: string): Promise<void> {
-    const ledger = this.owned.get(p);
-    this.owned.delete(p);
-    await ledger?.close();
-    await this.transport.release(p, this.options.owner);
-    this.log('partition_released', { partition: p, reason: why });
+  private drop(p: number, why: string): Promise<void> {
+    return this.letGo(p, why, false);
+  }
+
+  private release(p: number, why: string): Promise<void> {
+    return this.letGo(p, why, true);
   }
 
   private async reportMetrics(seconds: number, rows: number): Promise<void> {

@@ -62,8 +62,7 @@ export class PartitionLedger {
   ) {}
 
   static open(dir: string, prefix: string, p: number, owner: string, fsync: FsyncMode, warn: (line: string) => void, maxDeliveries = DEFAULT_MAX_DELIVERIES): PartitionLedger {
-    const journal = Journal.open(join(dir, `p${p}`), { fsync, warn });
-    try {
+    return Journal.openFor(join(dir, `p${p}`), { fsync, warn }, (journal) => {
       const id = partitionInputId(prefix, p);
       const open = unfinishedInput(journal.inputs);
       if (open !== undefined && open.sha256 !== id) {
@@ -72,10 +71,7 @@ export class PartitionLedger {
       const mine = journal.find(id);
       if (mine?.complete === true) throw new ClusterError(`journal '${journal.dir}' has ended partition ${p} of '${prefix}'`);
       return new PartitionLedger(p, journal, Ledger.fromState(journal.recovered), mine, id, `${prefix}:tx:${p}`, owner, maxDeliveries);
-    } catch (error) {
-      void journal.close();
-      throw error;
-    }
+    });
   }
 
   get dir(): string {

@@ -84,8 +84,7 @@ export async function publishCommand(file: string, options: PublishOptions, io: 
         if (!options.quiet) void writeAll(io.stderr, state === 'down' ? `payrun: redis ${options.redis} unreachable (${detail}); retrying\n` : `payrun: redis ${options.redis} is back\n`);
       },
     });
-    const connected = transport;
-    await Promise.race([connected.givenUp, publishRows(file, fd, stat.size, connected, options, io, started)]);
+    await Promise.race([transport.givenUp, publishRows(file, fd, stat.size, transport, options, io, started)]);
     return ExitCode.Ok;
   } catch (error) {
     const line = transport?.gaveUp === true

@@ -93,6 +93,20 @@ export class Journal {
     }
   }
 
+  /**
+   * Opens the journal and hands it to `use`, which builds what owns it from here on; if `use`
+   * throws, the journal is closed (its lock let go) and the error goes on.
+   */
+  static openFor<T>(dir: string, options: JournalOptions, use: (journal: Journal) => T): T {
+    const journal = Journal.open(dir, options);
+    try {
+      return use(journal);
+    } catch (error) {
+      void journal.close();
+      throw error;
+    }
+  }
+
   /** The input with this content, if the journal has seen it. */
   find(sha256: string): InputEntry | undefined {
     return this.inputs.find((input) => input.sha256 === sha256);

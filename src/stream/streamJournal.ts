@@ -45,15 +45,11 @@ export class StreamJournal {
 
   /** Opens (and recovers) the journal; closes a stdin stream a crash left unfinished, with a warning. */
   static open(dir: string, fsync: FsyncMode, warn: (line: string) => void): StreamJournal {
-    const journal = Journal.open(dir, { fsync, expectedNewTxs: 0, warn });
-    try {
+    return Journal.openFor(dir, { fsync, expectedNewTxs: 0, warn }, (journal) => {
       const stale = unfinishedToClose(dir, journal.inputs);
       if (stale !== undefined) closeStaleStdinStream(journal, stale, warn);
       return new StreamJournal(journal, stdinStreamId());
-    } catch (error) {
-      void journal.close();
-      throw error;
-    }
+    });
   }
 
   /** The ledger as the journal left it: where this run starts. */
