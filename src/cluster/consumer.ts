@@ -329,6 +329,7 @@ export class Consumer {
       retries: m.retries,
       deadLetters: m.deadLetters,
       relayedAgain: m.relayedAgain,
+      takenOver: m.takenOver,
     });
   }
 
