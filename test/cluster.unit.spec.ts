@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mergedAccounts } from '../src/cluster/accountsCommand.js';
+import { mergedAccounts } from '../src/cli/commands/accounts.js';
 import { Consumer } from '../src/cluster/consumer.js';
 import { compareIds } from '../src/cluster/keys.js';
 import { PartitionLedger } from '../src/cluster/partitionLedger.js';
@@ -27,7 +27,7 @@ import { formatAccounts } from '../src/io/accountsCsv.js';
 import { Journal } from '../src/journal/journal.js';
 import { verifyJournal } from '../src/journal/verify.js';
 import { Ledger } from '../src/domain/ledger.js';
-import { LineGroups } from '../src/stream/lineGroups.js';
+import { LineGroups } from '../src/io/lineGroups.js';
 import { ManualClock, MemoryTransport } from './support/memoryTransport.js';
 import { runCsv } from './support/runCsv.js';
 
@@ -46,7 +46,7 @@ afterEach(() => {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-// --- the publisher's decisions (src/cluster/publishCommand.ts), on a whole file at once -------
+// --- the publisher's decisions (src/cli/commands/publish.ts), on a whole file at once -------
 
 interface Published {
   p: number;

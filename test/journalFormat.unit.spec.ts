@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../src/domain/ledger.js';
 import { stateDifference } from '../src/domain/ledgerState.js';
 import { RejectReason } from '../src/domain/rejectReason.js';
-import type { BatchPlace } from '../src/engine/run.js';
+import { type BatchPlace } from '../src/io/rowBatch.js';
 import { parseLines } from '../src/io/lineParser.js';
 import { RowBatch, rowCapacityFor } from '../src/io/rowBatch.js';
 import { batchPayloadBytes, readBatchPayload, writeBatchPayload } from '../src/journal/batchRecord.js';

@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openInput } from '../src/cli/inputSource.js';
-import { JournalSession } from '../src/cli/journalSession.js';
+import { openInput } from '../src/io/inputSource.js';
+import { JournalSession } from '../src/session/journalSession.js';
 import { Journal } from '../src/journal/journal.js';
 import { JournalError } from '../src/journal/journalError.js';
 import { verifyJournal } from '../src/journal/verify.js';
-import { stdinStreamId } from '../src/stream/streamJournal.js';
+import { stdinStreamId } from '../src/session/streamJournal.js';
 
 let tmp = '';
 let dir = '';

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeInputId } from '../src/journal/inputId.js';
 import { Journal } from '../src/journal/journal.js';
 import { verifyJournal } from '../src/journal/verify.js';
-import { stdinStreamId } from '../src/stream/streamJournal.js';
+import { stdinStreamId } from '../src/session/streamJournal.js';
 
 let dir = '';
 afterEach(() => {

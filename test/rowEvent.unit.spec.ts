@@ -2,12 +2,13 @@
 // JSON.stringify much slower), and its output must be what the spread version wrote, key order
 // included: line, id, partition (when defined), result, reason, then the row or the account.
 import { describe, expect, it } from 'vitest';
-import { AccountFlag, CLIENT_COUNT } from '../src/domain/ledger.js';
+import { AccountFlag } from '../src/domain/ledger.js';
+import { CLIENT_COUNT } from '../src/domain/ledgerState.js';
 import { formatAmount } from '../src/domain/money.js';
 import { REASON_CODES, RejectReason } from '../src/domain/rejectReason.js';
 import { TxType } from '../src/domain/txType.js';
 import type { AccountBalances } from '../src/io/accountsCsv.js';
-import { type RowOrigin, rowEvent } from '../src/stream/rowEvent.js';
+import { type RowOrigin, rowEvent } from '../src/io/rowEvent.js';
 
 const TYPE_NAMES = ['', 'deposit', 'withdrawal', 'dispute', 'resolve', 'chargeback'];
 

@@ -7,10 +7,10 @@ import { formatAccounts } from '../src/io/accountsCsv.js';
 import { InputError } from '../src/io/inputError.js';
 import { type InputEntry, STREAM_INPUT } from '../src/journal/inputs.js';
 import { JournalError } from '../src/journal/journalError.js';
-import { decideRows } from '../src/stream/decideRows.js';
-import { LineGroups } from '../src/stream/lineGroups.js';
-import { STOPPED, StopSignal } from '../src/stream/stopSignal.js';
-import { STDIN_STREAM, stdinStreamId, unfinishedToClose } from '../src/stream/streamJournal.js';
+import { decideRows } from '../src/engine/decideRows.js';
+import { LineGroups } from '../src/io/lineGroups.js';
+import { STOPPED, StopSignal } from '../src/cli/stopSignal.js';
+import { STDIN_STREAM, stdinStreamId, unfinishedToClose } from '../src/session/streamJournal.js';
 import { csv, runCsv } from './support/runCsv.js';
 
 interface Streamed {

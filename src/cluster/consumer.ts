@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FsyncMode } from '../journal/journalWriter.js';
+import { type FsyncMode } from '../journal/fsyncMode.js';
 import { JournalError } from '../journal/journalError.js';
 import type { Log } from './clusterLog.js';
 import { PartitionLedger, type Prepared } from './partitionLedger.js';

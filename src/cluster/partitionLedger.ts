@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DEFAULT_SNAPSHOT_EVERY } from '../cli/journalSession.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../journal/journal.js';
 import { Ledger } from '../domain/ledger.js';
 import { RunStats } from '../engine/runStats.js';
 import { parseLines } from '../io/lineParser.js';
@@ -8,8 +8,8 @@ import { ParsedRow } from '../io/rowParser.js';
 import type { OutboxPayload } from '../journal/format.js';
 import { type InputEntry, unfinishedInput } from '../journal/inputs.js';
 import { Journal } from '../journal/journal.js';
-import type { FsyncMode } from '../journal/journalWriter.js';
-import { decideRowEvents } from '../stream/decideRows.js';
+import { type FsyncMode } from '../journal/fsyncMode.js';
+import { decideRowEvents } from '../engine/decideRows.js';
 import { ClusterError } from './clusterError.js';
 import { compareIds, partitionInputId } from './keys.js';
 import type { Commit, DeadLetter, LogEntry } from './transport.js';

@@ -1,10 +1,8 @@
-import type { LedgerState } from './ledgerState.js';
+import { CLIENT_COUNT, type LedgerState } from './ledgerState.js';
 import { LIMIT } from './money.js';
 import { RejectReason } from './rejectReason.js';
 import { TxBook, TxState } from './txBook.js';
 import { TxType } from './txType.js';
-
-export const CLIENT_COUNT = 65_536;
 
 /** Account flags, one byte per client id. */
 export const AccountFlag = { Exists: 1, Locked: 2 } as const;

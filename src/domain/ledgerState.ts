@@ -1,4 +1,5 @@
-import { CLIENT_COUNT } from './ledger.js';
+/** Client ids are u16: one account slot per id. */
+export const CLIENT_COUNT = 65_536;
 
 /**
  * Everything a Ledger knows, as plain typed arrays: what a snapshot stores, what crosses to a

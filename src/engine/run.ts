@@ -1,3 +1,5 @@
+import { type RejectSink } from '../io/rejectsWriter.js';
+import { type BatchPlace } from '../io/rowBatch.js';
 import type { LedgerState } from '../domain/ledgerState.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
@@ -5,20 +7,6 @@ import { HeaderReader } from '../io/lineParser.js';
 import type { RowBatch } from '../io/rowBatch.js';
 import type { Engine } from './engine.js';
 import { RunStats } from './runStats.js';
-
-/** Receives every rejected row, in file order, with its original bytes buf[start, end). */
-export type RejectSink = (line: number, reason: RejectReason, buf: Uint8Array, start: number, end: number) => void;
-
-/** Where a reported batch sits in the input. */
-export interface BatchPlace {
-  /** Byte offset in the input of the batch's chunk (row start offsets index into the chunk). */
-  offset: number;
-  /** Line number before the batch's first line: a row's line is base + batch.line[i]. */
-  base: number;
-  /** Where the input goes on after this batch: its byte offset and the lines read up to it. */
-  nextOffset: number;
-  nextLine: number;
-}
 
 export interface RunOptions {
   engine: Engine;

@@ -1,4 +1,5 @@
-import { AccountFlag, CLIENT_COUNT } from '../domain/ledger.js';
+import { AccountFlag } from '../domain/ledger.js';
+import { CLIENT_COUNT } from '../domain/ledgerState.js';
 import { formatAmount } from '../domain/money.js';
 
 /** What the accounts output needs of a ledger (or of several merged). */

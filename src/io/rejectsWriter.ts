@@ -1,3 +1,4 @@
+import type { RejectReason } from '../domain/rejectReason.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { REASON_CODES } from '../domain/rejectReason.js';
 import { asWriteError } from './writeError.js';
@@ -90,3 +91,6 @@ export class RejectsFile {
     }
   }
 }
+
+/** Receives every rejected row, in file order, with its original bytes buf[start, end). */
+export type RejectSink = (line: number, reason: RejectReason, buf: Uint8Array, start: number, end: number) => void;

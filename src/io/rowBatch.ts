@@ -55,3 +55,17 @@ export class RowBatch {
     return new RowBatch(capacity, new SharedArrayBuffer(capacity * BYTES_PER_ROW));
   }
 }
+
+/** Where a reported batch sits in the input. */
+export interface BatchPlace {
+  /** Byte offset in the input of the batch's chunk (row start offsets index into the chunk). */
+  offset: number;
+  /** Line number before the batch's first line: a row's line is base + batch.line[i]. */
+  base: number;
+  /** Where the input goes on after this batch: its byte offset and the lines read up to it. */
+  nextOffset: number;
+  nextLine: number;
+}
+
+/** Set on a row's type by the main thread when another row already owns its tx id. */
+export const DUPLICATE_FLAG = 0x80;

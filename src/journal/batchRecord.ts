@@ -1,6 +1,6 @@
-import type { BatchPlace } from '../engine/run.js';
+import { type BatchPlace } from '../io/rowBatch.js';
 import type { RowBatch } from '../io/rowBatch.js';
-import { DUPLICATE_FLAG } from '../workers/protocol.js';
+import { DUPLICATE_FLAG } from '../io/rowBatch.js';
 import { FRAME_BYTES } from './format.js';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { Ledger } from '../domain/ledger.js';
 import type { LedgerState } from '../domain/ledgerState.js';
-import type { BatchPlace } from '../engine/run.js';
+import { type BatchPlace } from '../io/rowBatch.js';
 import type { RowBatch } from '../io/rowBatch.js';
 import { batchPayloadBytes, writeBatchPayload } from './batchRecord.js';
 import { DirLock } from './dirLock.js';
@@ -24,11 +24,15 @@ import {
 import type { InputEntry } from './inputs.js';
 import { JournalError } from './journalError.js';
 import { JournalReader } from './journalReader.js';
-import { type FsyncMode, JournalWriter } from './journalWriter.js';
+import { JournalWriter } from './journalWriter.js';
+import { type FsyncMode } from './fsyncMode.js';
 import { Replayer } from './replayer.js';
 import { isSnapshotName, isSnapshotTempName, readSnapshotFile, writeSnapshotFile } from './snapshotFile.js';
 import { syncDirectory } from './syncDirectory.js';
 import { UnrelayedBatch } from './unrelayedBatch.js';
+
+/** Rows between snapshots unless --snapshot-every says otherwise (recovery replays at most this many). */
+export const DEFAULT_SNAPSHOT_EVERY = 4_000_000;
 
 /** Snapshots kept: the newest two (an older one serves if the newest is lost). */
 const SNAPSHOTS_KEPT = 2;

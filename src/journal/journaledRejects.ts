@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { RejectSink } from '../engine/run.js';
+import { type RejectSink } from '../io/rejectsWriter.js';
 import { readBatchPayload } from './batchRecord.js';
 import { JOURNAL_FILE, type InputEndPayload, readJsonPayload, RecordKind } from './format.js';
 import type { InputEntry } from './inputs.js';

@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { CLIENT_COUNT } from '../domain/ledger.js';
+import { CLIENT_COUNT } from '../domain/ledgerState.js';
 import type { LedgerState } from '../domain/ledgerState.js';
 import { syncDirectory } from './syncDirectory.js';
 import type { InputEntry } from './inputs.js';

@@ -8,7 +8,8 @@ import { decide } from '../engine/serialEngine.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
-import { DUPLICATE_FLAG, type FromWorker, type SlotBuffers, type ToWorker, txPartition } from './protocol.js';
+import { type FromWorker, type SlotBuffers, type ToWorker, txPartition } from './protocol.js';
+import { DUPLICATE_FLAG } from '../io/rowBatch.js';
 import type { WorkerSetup } from './protocol.js';
 
 /**

@@ -6,9 +6,6 @@
 
 import type { LedgerState } from '../domain/ledgerState.js';
 
-/** Set on a row's type by the main thread when another row already owns its tx id. */
-export const DUPLICATE_FLAG = 0x80;
-
 /**
  * Which worker decides the ownership of a tx id: runs of 16 consecutive ids stay together, so
  * each worker's ownership table keeps the locality of mostly increasing ids.

@@ -1,4 +1,4 @@
-import { createEngine } from '../../src/engine/createEngine.js';
+import { createEngine } from '../../src/workers/createEngine.js';
 import { run } from '../../src/engine/run.js';
 import type { RunStats } from '../../src/engine/runStats.js';
 import { formatAccounts } from '../../src/io/accountsCsv.js';

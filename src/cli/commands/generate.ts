@@ -1,8 +1,9 @@
-import { type CliIo, ExitCode, writeAll } from './cliIo.js';
+import { type CliIo, ExitCode } from '../cliIo.js';
+import { writeAll } from '../../io/writeAll.js';
 import { basename } from 'node:path';
-import { asWriteError } from '../io/writeError.js';
-import { describeError } from './errors.js';
-import { startProgress } from './progress.js';
+import { asWriteError } from '../../io/writeError.js';
+import { describeError } from '../errors.js';
+import { startProgress } from '../progress.js';
 
 export interface GenerateCommandOptions {
   rows: number;
@@ -19,7 +20,7 @@ export async function generateCommand(out: string, options: GenerateCommandOptio
   const started = performance.now();
   const progress = await startProgress(io.stderr, !options.quiet, options.rows);
   try {
-    const { generateFile } = await import('../generate/generateFile.js'); // only this command needs it
+    const { generateFile } = await import('../../generate/generateFile.js'); // only this command needs it
     const result = await generateFile({
       rows: options.rows,
       clients: options.clients,

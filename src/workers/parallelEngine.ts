@@ -1,12 +1,12 @@
-import { CLIENT_COUNT } from '../domain/ledger.js';
+import { CLIENT_COUNT } from '../domain/ledgerState.js';
 import { type LedgerState, mergeShards } from '../domain/ledgerState.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { BYTES_PER_ROW, RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { parseLines } from '../io/lineParser.js';
 import { ParsedRow } from '../io/rowParser.js';
-import { EngineThread } from '../workers/engineThread.js';
-import type { FromWorker, SlotBuffers } from '../workers/protocol.js';
-import type { Engine } from './engine.js';
+import { EngineThread } from './engineThread.js';
+import type { FromWorker, SlotBuffers } from './protocol.js';
+import type { Engine } from '../engine/engine.js';
 
 /** A chunk and its rows in shared memory, reused round-robin. */
 interface Slot {

@@ -1,17 +1,18 @@
-import { type CliIo, ExitCode, writeAll } from '../cli/cliIo.js';
-import { describeError } from '../cli/errors.js';
-import { formatSummary } from '../cli/summary.js';
-import { Ledger } from '../domain/ledger.js';
-import { RunStats } from '../engine/runStats.js';
-import { countAccounts } from '../io/accountsCsv.js';
-import { wholeLines } from '../io/wholeLines.js';
-import type { FsyncMode } from '../journal/journalWriter.js';
-import { AccountsFile } from './accountsFile.js';
-import { decideRows } from './decideRows.js';
-import { writeEvents } from './eventsOutput.js';
-import { LineGroups } from './lineGroups.js';
-import { STOPPED, StopSignal } from './stopSignal.js';
-import { StreamJournal } from './streamJournal.js';
+import { type CliIo, ExitCode } from '../cliIo.js';
+import { writeAll } from '../../io/writeAll.js';
+import { describeError } from '../errors.js';
+import { formatSummary } from '../summary.js';
+import { Ledger } from '../../domain/ledger.js';
+import { RunStats } from '../../engine/runStats.js';
+import { countAccounts } from '../../io/accountsCsv.js';
+import { wholeLines } from '../../io/wholeLines.js';
+import { type FsyncMode } from '../../journal/fsyncMode.js';
+import { AccountsFile } from '../../io/accountsFile.js';
+import { decideRows } from '../../engine/decideRows.js';
+import { writeEvents } from '../../io/eventsOutput.js';
+import { LineGroups } from '../../io/lineGroups.js';
+import { STOPPED, StopSignal } from '../stopSignal.js';
+import { StreamJournal } from '../../session/streamJournal.js';
 
 export interface StreamCommandOptions {
   journal?: string;

@@ -1,7 +1,7 @@
-import type { BatchPlace } from '../engine/run.js';
-import { HeaderReader, parseLines } from '../io/lineParser.js';
-import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
-import { ParsedRow } from '../io/rowParser.js';
+import { type BatchPlace } from './rowBatch.js';
+import { HeaderReader, parseLines } from './lineParser.js';
+import { RowBatch, rowCapacityFor } from './rowBatch.js';
+import { ParsedRow } from './rowParser.js';
 
 /**
  * Turns the groups of whole lines read from standard input (wholeLines: as soon as a read holds

@@ -1,17 +1,16 @@
+import { DEFAULT_SNAPSHOT_EVERY } from '../journal/journal.js';
 import type { LedgerState } from '../domain/ledgerState.js';
-import type { RejectSink, RunOptions } from '../engine/run.js';
+import type { RunOptions } from '../engine/run.js';
+import { type RejectSink } from '../io/rejectsWriter.js';
 import { contentHash } from '../journal/contentHash.js';
 import type { InputEntry } from '../journal/inputs.js';
 import { STREAM_INPUT, unfinishedInput } from '../journal/inputs.js';
 import { Journal } from '../journal/journal.js';
 import { JournalError } from '../journal/journalError.js';
 import { journaledRejects } from '../journal/journaledRejects.js';
-import type { FsyncMode } from '../journal/journalWriter.js';
-import { closeStaleStdinStream, staleStdinStream } from '../stream/stdinStream.js';
-import type { InputSource } from './inputSource.js';
-
-/** Rows between snapshots unless --snapshot-every says otherwise (recovery replays at most this many). */
-export const DEFAULT_SNAPSHOT_EVERY = 4_000_000;
+import { type FsyncMode } from '../journal/fsyncMode.js';
+import { closeStaleStdinStream, staleStdinStream } from './stdinStream.js';
+import type { InputSource } from '../io/inputSource.js';
 
 export interface JournalSessionOptions {
   dir: string;

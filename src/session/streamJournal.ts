@@ -1,12 +1,12 @@
 import type { Ledger } from '../domain/ledger.js';
 import type { LedgerState } from '../domain/ledgerState.js';
-import type { BatchPlace } from '../engine/run.js';
+import { type BatchPlace } from '../io/rowBatch.js';
 import type { RowBatch } from '../io/rowBatch.js';
-import { DEFAULT_SNAPSHOT_EVERY } from '../cli/journalSession.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../journal/journal.js';
 import { type InputEntry, STREAM_INPUT, unfinishedInput } from '../journal/inputs.js';
 import { Journal } from '../journal/journal.js';
 import { JournalError } from '../journal/journalError.js';
-import type { FsyncMode } from '../journal/journalWriter.js';
+import { type FsyncMode } from '../journal/fsyncMode.js';
 import { closeStaleStdinStream, STDIN_STREAM, stdinStreamId } from './stdinStream.js';
 
 export { STDIN_STREAM, stdinStreamId } from './stdinStream.js';

@@ -1,5 +1,5 @@
-import { writeFileAtomic } from '../cli/accountsOutput.js';
-import { type AccountBalances, formatAccounts } from '../io/accountsCsv.js';
+import { writeFileAtomic } from './accountsOutput.js';
+import { type AccountBalances, formatAccounts } from './accountsCsv.js';
 
 /** How often, at most, `--accounts FILE` is rewritten while rows arrive. */
 export const ACCOUNTS_EVERY_MS = 200;

@@ -2,7 +2,7 @@ import { AccountFlag } from '../domain/ledger.js';
 import { formatAmount } from '../domain/money.js';
 import { REASON_CODES } from '../domain/rejectReason.js';
 import { TxType } from '../domain/txType.js';
-import type { AccountBalances } from '../io/accountsCsv.js';
+import type { AccountBalances } from './accountsCsv.js';
 
 const TYPE_NAMES: Record<number, string> = {
   [TxType.Deposit]: 'deposit',

@@ -1,18 +1,19 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { type CliIo, ExitCode, writeAll } from '../cli/cliIo.js';
-import { describeError } from '../cli/errors.js';
-import { startProgress } from '../cli/progress.js';
-import { RejectReason } from '../domain/rejectReason.js';
-import { TxOwnership } from '../domain/txOwnership.js';
-import { ownsTxId } from '../domain/txType.js';
-import { fileChunks } from '../io/fileChunks.js';
-import { contentHash } from '../journal/contentHash.js';
-import { ClusterError } from './clusterError.js';
-import { LineGroups } from '../stream/lineGroups.js';
-import { RedisTransport } from './redisTransport.js';
-import type { PublishedRow, Transport } from './transport.js';
+import { type CliIo, ExitCode } from '../cliIo.js';
+import { writeAll } from '../../io/writeAll.js';
+import { describeError } from '../errors.js';
+import { startProgress } from '../progress.js';
+import { RejectReason } from '../../domain/rejectReason.js';
+import { TxOwnership } from '../../domain/txOwnership.js';
+import { ownsTxId } from '../../domain/txType.js';
+import { fileChunks } from '../../io/fileChunks.js';
+import { contentHash } from '../../journal/contentHash.js';
+import { ClusterError } from '../../cluster/clusterError.js';
+import { LineGroups } from '../../io/lineGroups.js';
+import { RedisTransport } from '../../cluster/redisTransport.js';
+import type { PublishedRow, Transport } from '../../cluster/transport.js';
 
-export interface PublishOptions {
+export interface PublishCommandOptions {
   redis: string;
   prefix: string;
   partitions?: number;
@@ -68,7 +69,7 @@ async function ownedBefore(transport: Transport, input: number): Promise<TxOwner
  * ownership in file order (docs/cluster-design.md) and marks a row whose id is taken. Entry ids
  * are `<input number>-<line>`, so a publish re-run after a kill adds only what is missing.
  */
-export async function publishCommand(file: string, options: PublishOptions, io: CliIo): Promise<number> {
+export async function publishCommand(file: string, options: PublishCommandOptions, io: CliIo): Promise<number> {
   const started = performance.now();
   let transport: RedisTransport | undefined;
   let fd: number | undefined;
@@ -99,7 +100,7 @@ export async function publishCommand(file: string, options: PublishOptions, io: 
 }
 
 /** The publish itself, once the file is open and Redis is configured. */
-async function publishRows(file: string, fd: number, size: number, transport: RedisTransport, options: PublishOptions, io: CliIo, started: number): Promise<void> {
+async function publishRows(file: string, fd: number, size: number, transport: RedisTransport, options: PublishCommandOptions, io: CliIo, started: number): Promise<void> {
   const partitions = (await transport.partitions(options.partitions ?? DEFAULT_PARTITIONS))!;
   if (options.partitions !== undefined && options.partitions !== partitions) {
     throw new ClusterError(`the cluster under prefix '${options.prefix}' has ${partitions} partitions; --partitions ${options.partitions} cannot change that`);

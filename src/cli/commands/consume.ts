@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
-import { type CliIo, ExitCode, writeAll } from '../cli/cliIo.js';
-import { describeError } from '../cli/errors.js';
-import type { FsyncMode } from '../journal/journalWriter.js';
-import { jsonLog } from './clusterLog.js';
-import { Consumer } from './consumer.js';
-import { serveMetrics } from './metricsServer.js';
-import { RedisTransport } from './redisTransport.js';
+import { type CliIo, ExitCode } from '../cliIo.js';
+import { writeAll } from '../../io/writeAll.js';
+import { describeError } from '../errors.js';
+import { type FsyncMode } from '../../journal/fsyncMode.js';
+import { jsonLog } from '../../cluster/clusterLog.js';
+import { Consumer } from '../../cluster/consumer.js';
+import { serveMetrics } from '../../cluster/metricsServer.js';
+import { RedisTransport } from '../../cluster/redisTransport.js';
 
-export interface ConsumeOptions {
+export interface ConsumeCommandOptions {
   redis: string;
   prefix: string;
   journal: string;
@@ -24,7 +25,7 @@ export interface ConsumeOptions {
 const STOP_GRACE_MS = 10_000;
 
 /** `payrun consume`: runs a consumer until SIGINT/SIGTERM; exit 0 after a clean stop. */
-export async function consumeCommand(options: ConsumeOptions, io: CliIo): Promise<number> {
+export async function consumeCommand(options: ConsumeCommandOptions, io: CliIo): Promise<number> {
   const owner = options.owner ?? `${hostname()}-${process.pid}`;
   const log = jsonLog(io.stderr, owner, options.quiet);
   const transport = new RedisTransport(options.redis, {

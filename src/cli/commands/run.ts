@@ -1,16 +1,17 @@
-import { reasonCode } from '../domain/rejectReason.js';
-import { chunkBytesFor, createEngine } from '../engine/createEngine.js';
-import { type RunResult, run, StrictReject } from '../engine/run.js';
-import { type AccountBalances, countAccounts, formatAccounts } from '../io/accountsCsv.js';
-import { RejectsFile } from '../io/rejectsWriter.js';
-import type { FsyncMode } from '../journal/journalWriter.js';
-import { writeAccounts } from './accountsOutput.js';
-import { type CliIo, ExitCode, writeAll } from './cliIo.js';
-import { describeError } from './errors.js';
-import { openInput } from './inputSource.js';
-import { JournalSession } from './journalSession.js';
-import { startProgress } from './progress.js';
-import { formatSummary } from './summary.js';
+import { reasonCode } from '../../domain/rejectReason.js';
+import { chunkBytesFor, createEngine } from '../../workers/createEngine.js';
+import { type RunResult, run, StrictReject } from '../../engine/run.js';
+import { type AccountBalances, countAccounts, formatAccounts } from '../../io/accountsCsv.js';
+import { RejectsFile } from '../../io/rejectsWriter.js';
+import { type FsyncMode } from '../../journal/fsyncMode.js';
+import { writeAccounts } from '../../io/accountsOutput.js';
+import { type CliIo, ExitCode } from '../cliIo.js';
+import { writeAll } from '../../io/writeAll.js';
+import { describeError } from '../errors.js';
+import { openInput } from '../../io/inputSource.js';
+import type { JournalSession } from '../../session/journalSession.js';
+import { startProgress } from '../progress.js';
+import { formatSummary } from '../summary.js';
 
 export interface RunCommandOptions {
   output?: string;
@@ -39,6 +40,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     const input = openInput(file, io.stdin, chunkBytesFor(options.workers));
     name = input.name;
     if (options.journal !== undefined) {
+      const { JournalSession } = await import('../../session/journalSession.js'); // a plain run loads no journal code
       session = JournalSession.open(input, { dir: options.journal, fsync: options.fsync ?? 'batch', snapshotEvery: options.snapshotEvery, warn: (line) => warnings.push(line) });
     }
     for (const line of warnings.splice(0)) await say(line);

@@ -1,7 +1,7 @@
 import type { LedgerState } from '../domain/ledgerState.js';
-import type { Engine } from './engine.js';
+import type { Engine } from '../engine/engine.js';
 import { ParallelEngine, SLOT_BYTES } from './parallelEngine.js';
-import { SerialEngine } from './serialEngine.js';
+import { SerialEngine } from '../engine/serialEngine.js';
 
 /** Bytes of input per stored transaction to plan for: rows are ~35 bytes, most of them own an id. */
 const BYTES_PER_TX_ESTIMATE = 36;

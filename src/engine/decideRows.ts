@@ -1,8 +1,8 @@
 import type { Ledger } from '../domain/ledger.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import type { RowBatch } from '../io/rowBatch.js';
-import type { RunStats } from '../engine/runStats.js';
-import { type RowOrigin, rowEvent } from './rowEvent.js';
+import type { RunStats } from './runStats.js';
+import { type RowOrigin, rowEvent } from '../io/rowEvent.js';
 
 /** How the rows of a batch from a message stream differ from lines of a file. */
 export interface RowSource {

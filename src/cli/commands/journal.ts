@@ -1,9 +1,10 @@
-import { formatAccounts } from '../io/accountsCsv.js';
-import { replayJournal, type ReplayLimit } from '../journal/replay.js';
-import { verifyJournal } from '../journal/verify.js';
-import { writeAccounts } from './accountsOutput.js';
-import { type CliIo, ExitCode, writeAll } from './cliIo.js';
-import { describeError } from './errors.js';
+import { formatAccounts } from '../../io/accountsCsv.js';
+import { replayJournal, type ReplayLimit } from '../../journal/replay.js';
+import { verifyJournal } from '../../journal/verify.js';
+import { writeAccounts } from '../../io/accountsOutput.js';
+import { type CliIo, ExitCode } from '../cliIo.js';
+import { writeAll } from '../../io/writeAll.js';
+import { describeError } from '../errors.js';
 
 /** `payrun journal verify DIR`: exit 0 when the journal is sound (notes allowed), 1 with every problem listed. */
 export async function verifyCommand(dir: string, io: CliIo): Promise<number> {

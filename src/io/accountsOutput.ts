@@ -1,8 +1,8 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { asWriteError } from '../io/writeError.js';
-import { writeAll } from './cliIo.js';
+import { asWriteError } from './writeError.js';
+import { writeAll } from './writeAll.js';
 
 /**
  * Writes a whole file atomically: a temp file beside it, fsync, rename over the target. A target

@@ -1,12 +1,13 @@
-import { type CliIo, ExitCode, writeAll } from '../cli/cliIo.js';
-import { describeError } from '../cli/errors.js';
-import { CLIENT_COUNT } from '../domain/ledger.js';
-import { type AccountBalances, formatAccounts } from '../io/accountsCsv.js';
-import { ClusterError } from './clusterError.js';
-import { RedisTransport } from './redisTransport.js';
-import type { Transport } from './transport.js';
+import { type CliIo, ExitCode } from '../cliIo.js';
+import { writeAll } from '../../io/writeAll.js';
+import { describeError } from '../errors.js';
+import { CLIENT_COUNT } from '../../domain/ledgerState.js';
+import { type AccountBalances, formatAccounts } from '../../io/accountsCsv.js';
+import { ClusterError } from '../../cluster/clusterError.js';
+import { RedisTransport } from '../../cluster/redisTransport.js';
+import type { Transport } from '../../cluster/transport.js';
 
-export interface AccountsOptions {
+export interface AccountsCommandOptions {
   redis: string;
   prefix: string;
   wait: boolean;
@@ -36,7 +37,7 @@ export async function mergedAccounts(transport: Transport, partitions: number): 
 }
 
 /** `payrun accounts --redis URL [--wait]`: the merged accounts CSV of the whole cluster, as `payrun FILE` prints it. */
-export async function accountsCommand(options: AccountsOptions, io: CliIo): Promise<number> {
+export async function accountsCommand(options: AccountsCommandOptions, io: CliIo): Promise<number> {
   const transport = new RedisTransport(options.redis, { prefix: options.prefix, patient: false });
   try {
     const partitions = await transport.partitions();

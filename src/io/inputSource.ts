@@ -1,7 +1,7 @@
 import { fstatSync, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { fileChunks } from '../io/fileChunks.js';
-import { wholeLines } from '../io/wholeLines.js';
+import { fileChunks } from './fileChunks.js';
+import { wholeLines } from './wholeLines.js';
 
 export interface InputSource {
   /** Chunks of whole lines, in order. */

@@ -1,0 +1,50 @@
+import { InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { UsageError } from './cliIo.js';
+
+export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+
+/** The version, defined (esbuild `define`) only in the single-binary bundle, which has no package.json. */
+declare const PAYRUN_VERSION: string | undefined;
+
+export function packageVersion(): string {
+  if (typeof PAYRUN_VERSION === 'string') return PAYRUN_VERSION;
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * The default worker count: the fastest measured (README, Benchmarks): one worker, so the main
+ * thread parses while the worker decides (a two-stage pipeline); none on a single core. More
+ * workers spread every step over them, which lost on our 2-core machines and is not measured on
+ * bigger ones, so it stays a choice (`--workers N`) rather than a guess.
+ */
+export function defaultWorkers(cores = availableParallelism()): number {
+  return cores >= 2 ? 1 : 0;
+}
+
+export function parseCount(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be a whole number`);
+    const n = Number(value.trim());
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+/** Two of the named files being one path would overwrite the input or one output with another. */
+export function checkDistinct(paths: Record<string, string | undefined>): void {
+  const seen = new Map<string, string>();
+  for (const [role, path] of Object.entries(paths)) {
+    if (path === undefined) continue;
+    const other = seen.get(resolve(path));
+    if (other !== undefined) throw new UsageError(`${other} and ${role} are the same file '${path}'`);
+    seen.set(resolve(path), role);
+  }
+}
+
+export function checkPrefix(prefix: string): void {
+  if (!/^[A-Za-z0-9_.{}-]+$/.test(prefix)) throw new UsageError('--prefix may hold only letters, digits and _ . - { }');
+}

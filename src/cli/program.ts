@@ -1,0 +1,190 @@
+import { type Command, Option } from 'commander';
+import { FSYNC_MODES, type FsyncMode } from '../journal/fsyncMode.js';
+import { type CliIo, UsageError } from './cliIo.js';
+import type { AccountsCommandOptions } from './commands/accounts.js';
+import type { ConsumeCommandOptions } from './commands/consume.js';
+import type { GenerateCommandOptions } from './commands/generate.js';
+import type { PublishCommandOptions } from './commands/publish.js';
+import type { StreamCommandOptions } from './commands/stream.js';
+import { checkDistinct, checkPrefix, DEFAULT_REDIS, defaultWorkers, packageVersion, parseCount } from './options.js';
+
+/**
+ * Every command's options, and its action. An action imports its command's module when it runs
+ * (`await import`), so a batch run loads no cluster, stream or journal code, and no ioredis.
+ */
+
+const HELP_EXAMPLES = `
+Examples:
+  payrun transactions.csv > accounts.csv
+  payrun --rejects rejects.csv -o accounts.csv transactions.csv
+  cat transactions.csv | payrun - --strict
+  payrun --journal ledger/ day1.csv > accounts.csv   # then day2.csv, ...; resumable
+  payrun journal verify ledger/
+  payrun generate -n 1000000 -c 5000 --seed 7 tx.csv
+  payrun publish tx.csv --redis redis://127.0.0.1:6379    # cluster mode: see the README
+  payrun consume --redis redis://127.0.0.1:6379 --journal ledgers/
+  payrun accounts --redis redis://127.0.0.1:6379 --wait > accounts.csv
+`;
+
+/** What an action needs: a new sub-command wired to main's output and error capture, the io, where its exit code goes. */
+export interface ProgramContext {
+  configure: (command: Command) => Command;
+  io: CliIo;
+  exit: (code: number) => void;
+}
+
+interface RunOptions {
+  output?: string;
+  rejects?: string;
+  strict: boolean;
+  quiet: boolean;
+  workers?: number;
+  journal?: string;
+  fsync?: FsyncMode;
+  snapshotEvery?: number;
+}
+
+const fsyncOption = (description: string): Option => new Option('--fsync <mode>', description).choices(FSYNC_MODES);
+
+export function defineBatchRun(program: Command, { io, exit }: ProgramContext): void {
+  program
+    .enablePositionalOptions() // `generate -q` belongs to generate, not to the batch command
+    .description('Apply a CSV of deposits, withdrawals, disputes, resolves and chargebacks; print every account.')
+    .version(packageVersion(), '-V, --version')
+    .argument('<file>', "transactions CSV ('-' reads standard input)")
+    .option('-o, --output <file>', 'write accounts to FILE (atomically) instead of standard output')
+    .option('--rejects <file>', 'write every rejected row to FILE as CSV: line,reason,row')
+    .option('--strict', 'the first rejected row is fatal (exit 1)', false)
+    .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .addOption(
+      new Option('--workers <n>', 'worker threads; 0 runs in the main thread (default: chosen from the machine)').argParser(
+        parseCount('--workers', 0, 64),
+      ),
+    )
+    .option('--journal <dir>', 'keep the ledger in DIR: every decision journaled, resumable after a crash, accounts carried over between runs')
+    .addOption(fsyncOption('with --journal: when the journal is flushed to disk'))
+    .addOption(
+      new Option('--snapshot-every <rows>', 'with --journal: rows between snapshots of the whole state').argParser(
+        parseCount('--snapshot-every', 1, Number.MAX_SAFE_INTEGER),
+      ),
+    )
+    .addHelpText('after', HELP_EXAMPLES)
+    .action(async (file: string, opts: RunOptions) => {
+      if (opts.rejects === '-') throw new UsageError("--rejects needs a file ('-' is where the accounts go)");
+      if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
+      if (opts.journal === undefined && opts.snapshotEvery !== undefined) throw new UsageError('--snapshot-every goes with --journal');
+      if (opts.journal !== undefined && opts.strict) {
+        throw new UsageError('--strict and --journal do not go together (a strict run stops mid-batch and keeps nothing)');
+      }
+      checkDistinct({ input: file === '-' ? undefined : file, '--output': opts.output === '-' ? undefined : opts.output, '--rejects': opts.rejects });
+      const { runCommand } = await import('./commands/run.js');
+      exit(await runCommand(file, { ...opts, workers: opts.workers ?? defaultWorkers() }, io));
+    });
+}
+
+export function defineGenerate(program: Command, { configure, io, exit }: ProgramContext): void {
+  configure(program.command('generate'))
+    .description('write a realistic, reproducible test input file')
+    .argument('<out>', 'the CSV file to write')
+    .requiredOption('-n, --rows <n>', 'number of data rows', parseCount('--rows', 0, Number.MAX_SAFE_INTEGER))
+    .requiredOption('-c, --clients <n>', 'number of clients', parseCount('--clients', 1, 65_536))
+    .option('--seed <s>', 'seed for byte-for-byte reproducible output', parseCount('--seed', 0, 0xffffffff), 0)
+    .option('--expected <file>', 'also write the accounts this file must produce (independent model)')
+    .option('--crlf', 'end lines with CRLF', false)
+    .option('--bom', 'start the file with a UTF-8 BOM', false)
+    .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .addHelpText('after', '\nExample:\n  payrun generate -n 1000000 -c 5000 --seed 7 --expected expected.csv tx.csv\n')
+    .action(async (out: string, opts: GenerateCommandOptions) => {
+      if (out === '-') throw new UsageError("generate writes a file; '-' is not one");
+      checkDistinct({ output: out, '--expected': opts.expected });
+      const { generateCommand } = await import('./commands/generate.js');
+      exit(await generateCommand(out, opts, io));
+    });
+}
+
+export function defineStream(program: Command, { configure, io, exit }: ProgramContext): void {
+  configure(program.command('stream'))
+    .description('apply rows from standard input as they arrive; one NDJSON event per row on stdout')
+    .option('--journal <dir>', 'keep the ledger in DIR (as the batch --journal): every row journaled before its event is printed')
+    .addOption(fsyncOption('with --journal: when the journal is flushed to disk'))
+    .option('--accounts <file>', 'keep FILE an up-to-date accounts CSV (rewritten atomically, at most every 200 ms, and at the end)')
+    .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .addHelpText('after', '\nExample:\n  tail -f tx.csv | payrun stream --journal ledger/ --accounts accounts.csv\n')
+    .action(async (opts: StreamCommandOptions) => {
+      if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
+      if (opts.accounts === '-') throw new UsageError('--accounts needs a file (standard output carries the events)');
+      const { streamCommand } = await import('./commands/stream.js');
+      exit(await streamCommand(opts, io));
+    });
+}
+
+function redisOptions(command: Command): Command {
+  return command
+    .option('--redis <url>', 'the Redis (7+) or Valkey server of the cluster', DEFAULT_REDIS)
+    .option('--prefix <name>', 'the prefix of every key of the cluster (several clusters can share one server)', 'payrun');
+}
+
+export function defineCluster(program: Command, { configure, io, exit }: ProgramContext): void {
+  redisOptions(configure(program.command('publish')))
+    .description("put the rows of FILE on the cluster's partition streams (by client); re-running it adds nothing twice")
+    .argument('<file>', 'the transactions CSV (a regular file)')
+    .option('--partitions <n>', 'partition count, fixed by the first publish (default: 8)', parseCount('--partitions', 1, 1024))
+    .option('--timeout <s>', 'give up (exit 1) after S seconds of an unreachable Redis', parseCount('--timeout', 1, 86_400), 30)
+    .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .action(async (file: string, opts: PublishCommandOptions) => {
+      if (file === '-') throw new UsageError('publish needs a regular file (an input is numbered by its content)');
+      checkPrefix(opts.prefix);
+      const { publishCommand } = await import('./commands/publish.js');
+      exit(await publishCommand(file, opts, io));
+    });
+
+  redisOptions(configure(program.command('consume')))
+    .description('run a consumer: take a share of the partitions, apply their rows, journal them, relay the events; until SIGINT/SIGTERM')
+    .requiredOption('--journal <dir>', 'the directory of the partition journals, shared by every consumer of the cluster')
+    .option('--owner <name>', "this consumer's name (default: host-pid); a restart under the same name takes its entries back at once")
+    .addOption(fsyncOption('when the journals are flushed to disk (a batch is durable before its commit)'))
+    .option('--lease-ms <ms>', "partition lease time; a dead consumer's partitions move after it", parseCount('--lease-ms', 300, 600_000), 5000)
+    .option('--batch <n>', 'entries read per partition at a time', parseCount('--batch', 1, 100_000), 1000)
+    .option('--max-deliveries <n>', 'an entry taken over more often than N times without a commit goes to the dead letters', parseCount('--max-deliveries', 1, 1_000_000), 10)
+    .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
+    .option('-q, --quiet', 'log only errors', false)
+    .action(async (opts: ConsumeCommandOptions) => {
+      checkPrefix(opts.prefix);
+      const { consumeCommand } = await import('./commands/consume.js');
+      exit(await consumeCommand(opts, io));
+    });
+
+  redisOptions(configure(program.command('accounts')))
+    .description('print the merged accounts CSV of the whole cluster (the same bytes as `payrun FILE`)')
+    .option('--wait', 'first wait until every published row is applied and committed', false)
+    .option('--timeout <s>', 'with --wait: give up (exit 1) after S seconds', parseCount('--timeout', 1, 86_400), 600)
+    .action(async (opts: AccountsCommandOptions) => {
+      checkPrefix(opts.prefix);
+      const { accountsCommand } = await import('./commands/accounts.js');
+      exit(await accountsCommand(opts, io));
+    });
+}
+
+export function defineJournal(program: Command, { configure, io, exit }: ProgramContext): void {
+  const journal = configure(program.command('journal')).description('inspect a --journal directory');
+  configure(journal.command('verify'))
+    .description('check every record, snapshot and decision of a journal; exit 1 if anything is wrong')
+    .argument('<dir>', 'the journal directory')
+    .action(async (dir: string) => {
+      const { verifyCommand } = await import('./commands/journal.js');
+      exit(await verifyCommand(dir, io));
+    });
+  configure(journal.command('replay'))
+    .description("rebuild the accounts from the journal's events alone (no input files), optionally as of an earlier point")
+    .argument('<dir>', 'the journal directory')
+    .option('--until-seq <s>', 'stop after journal record S', parseCount('--until-seq', 1, Number.MAX_SAFE_INTEGER))
+    .option('--until-line <n>', 'stop after line N of an input (the last one, or --input K)', parseCount('--until-line', 1, Number.MAX_SAFE_INTEGER))
+    .option('--input <k>', 'with --until-line: the K-th input the journal holds (1 = first)', parseCount('--input', 1, Number.MAX_SAFE_INTEGER))
+    .option('-o, --output <file>', 'write accounts to FILE (atomically) instead of standard output')
+    .action(async (dir: string, opts: { untilSeq?: number; untilLine?: number; input?: number; output?: string }) => {
+      if (opts.untilSeq !== undefined && opts.untilLine !== undefined) throw new UsageError('--until-seq and --until-line do not go together');
+      if (opts.input !== undefined && opts.untilLine === undefined) throw new UsageError('--input goes with --until-line');
+      const { replayCommand } = await import('./commands/journal.js');
+      exit(await replayCommand(dir, { seq: opts.untilSeq, line: opts.untilLine, input: opts.input, output: opts.output }, io));
+    });
+}
