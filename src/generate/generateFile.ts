@@ -56,7 +56,12 @@ export async function generateFile(opts: GenerateFileOptions): Promise<{ rows: n
     await out.flush();
     await file.close();
     file = undefined;
-    if (model !== undefined && expectedTmp !== undefined) await writeFile(expectedTmp, model.result().accountsCsv, { flag: 'wx' });
+    if (model !== undefined && expectedTmp !== undefined) {
+      // A failed write of the expected accounts names that file, not the input being generated.
+      await writeFile(expectedTmp, model.result().accountsCsv, { flag: 'wx' }).catch((error: unknown) => {
+        throw Object.assign(error as object, { path: expectedTmp });
+      });
+    }
     await rename(outTmp, opts.out);
     if (opts.expected !== undefined && expectedTmp !== undefined) await rename(expectedTmp, opts.expected);
     opts.onProgress?.(written);
@@ -107,6 +112,7 @@ class BufferedFile {
 async function writeAll(file: FileHandle, data: Buffer): Promise<void> {
   for (let offset = 0; offset < data.length; ) {
     const { bytesWritten } = await file.write(data, offset, data.length - offset);
+    if (bytesWritten <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
     offset += bytesWritten;
   }
 }

@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { asWriteError } from './writeError.js';
 import { writeAll } from './writeAll.js';
+import { writeFully } from './writeFully.js';
 
 /**
  * Writes a whole file atomically: a temp file beside it, fsync, rename over the target. A target
@@ -18,7 +19,12 @@ export function writeFileAtomic(path: string, data: string): void {
   }
   if (special) {
     try {
-      writeFileSync(path, data);
+      const fd = openSync(path, 'w');
+      try {
+        writeFully(fd, data);
+      } finally {
+        closeSync(fd);
+      }
       return;
     } catch (error) {
       throw asWriteError(error, path);
@@ -28,7 +34,7 @@ export function writeFileAtomic(path: string, data: string): void {
   try {
     const fd = openSync(temp, 'w');
     try {
-      writeSync(fd, data);
+      writeFully(fd, data);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -1,7 +1,7 @@
-import type { RejectReason } from '../domain/rejectReason.js';
-import { closeSync, openSync, writeSync } from 'node:fs';
-import { REASON_CODES } from '../domain/rejectReason.js';
+import { closeSync, openSync } from 'node:fs';
+import { REASON_CODES, type RejectReason } from '../domain/rejectReason.js';
 import { asWriteError } from './writeError.js';
+import { writeFully } from './writeFully.js';
 
 const FLUSH_AT = 64 * 1024;
 const COMMA = 44;
@@ -67,7 +67,7 @@ export class RejectsFile {
   constructor(private readonly path: string) {
     this.fd = this.io(() => openSync(path, 'w'));
     this.csv = new RejectsCsv((data) => {
-      this.io(() => writeSync(this.fd, data));
+      this.io(() => writeFully(this.fd, data));
     });
   }
 

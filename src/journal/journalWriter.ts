@@ -1,5 +1,7 @@
 import { type FsyncMode } from './fsyncMode.js';
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync } from 'node:fs';
+import { asWriteError } from '../io/writeError.js';
+import { writeFully } from '../io/writeFully.js';
 import { FRAME_BYTES, type RecordKind, sealFrame } from './format.js';
 
 export const GROUP_COMMIT_MS = 20;
@@ -15,7 +17,7 @@ export class JournalWriter {
 
   /** Opens path for appending after `end` (anything past it, a torn tail, is cut off first). */
   constructor(
-    path: string,
+    private readonly path: string,
     private end: number,
     private seq: number,
     private readonly mode: FsyncMode,
@@ -46,8 +48,11 @@ export class JournalWriter {
     if (this.scratch.length < need) this.scratch = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.scratch.length));
     const written = write(this.scratch);
     const total = sealFrame(this.scratch, kind, ++this.seq, written);
-    let done = 0;
-    while (done < total) done += writeSync(this.fd, this.scratch, done, total - done, this.end + done);
+    try {
+      writeFully(this.fd, this.scratch.subarray(0, total), this.end);
+    } catch (error) {
+      throw asWriteError(error, this.path); // the record is not counted: the next append overwrites what part of it landed
+    }
     const offset = this.end;
     this.end += total;
     this.dirty = true;

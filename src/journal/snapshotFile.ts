@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFully } from '../io/writeFully.js';
 import { crc32 } from 'node:zlib';
 import { CLIENT_COUNT } from '../domain/ledgerState.js';
 import type { LedgerState } from '../domain/ledgerState.js';
@@ -110,7 +111,7 @@ export function writeSnapshotFile(dir: string, snapshot: Snapshot, durable: bool
   try {
     const fd = openSync(temp, 'w');
     try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+      writeFully(fd, bytes);
       if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
