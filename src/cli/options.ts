@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { UsageError } from './cliIo.js';
+import { fileIdentity, landsInDirectory } from '../io/fileIdentity.js';
 
 export const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
@@ -34,14 +35,40 @@ export function parseCount(name: string, min: number, max: number): (value: stri
   };
 }
 
-/** Two of the named files being one path would overwrite the input or one output with another. */
-export function checkDistinct(paths: Record<string, string | undefined>): void {
+/**
+ * Two of the named files being one file (by path, or by another name: a symlink, a hard link,
+ * /dev/stdout) would overwrite the input or one output with another. `stdout` takes part when
+ * it carries an output. A journal directory's own files are never an output either.
+ */
+export function checkDistinct(paths: Record<string, string | undefined>, journalDir?: string, stdoutRole?: string): void {
   const seen = new Map<string, string>();
-  for (const [role, path] of Object.entries(paths)) {
-    if (path === undefined) continue;
-    const other = seen.get(resolve(path));
+  const named = Object.entries(paths).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  for (const [role, path] of named) {
+    const key = fileIdentity(path) ?? `path:${resolve(path)}`;
+    const other = seen.get(key) ?? seen.get(`path:${resolve(path)}`);
     if (other !== undefined) throw new UsageError(`${other} and ${role} are the same file '${path}'`);
-    seen.set(resolve(path), role);
+    seen.set(key, role);
+    seen.set(`path:${resolve(path)}`, role);
+  }
+  if (stdoutRole !== undefined) {
+    const stdout = stdoutIdentity();
+    const other = stdout === undefined ? undefined : seen.get(stdout);
+    if (other !== undefined) throw new UsageError(`${other} and ${stdoutRole} (standard output) are the same file`);
+  }
+  if (journalDir === undefined) return;
+  for (const [role, path] of named) {
+    if (role !== 'input' && landsInDirectory(path, journalDir)) {
+      throw new UsageError(`${role} '${path}' is inside the journal directory '${journalDir}' (it would overwrite the journal)`);
+    }
+  }
+}
+
+function stdoutIdentity(): string | undefined {
+  try {
+    const stat = fstatSync(1);
+    return stat.isCharacterDevice() ? undefined : `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
   }
 }
 

@@ -76,7 +76,12 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
       if (opts.journal !== undefined && opts.strict) {
         throw new UsageError('--strict and --journal do not go together (a strict run stops mid-batch and keeps nothing)');
       }
-      checkDistinct({ input: file === '-' ? undefined : file, '--output': opts.output === '-' ? undefined : opts.output, '--rejects': opts.rejects });
+      const toStdout = opts.output === undefined || opts.output === '-';
+      checkDistinct(
+        { input: file === '-' ? undefined : file, '--output': toStdout ? undefined : opts.output, '--rejects': opts.rejects },
+        opts.journal,
+        toStdout ? 'the accounts' : undefined,
+      );
       const { runCommand } = await import('./commands/run.js');
       exit(await runCommand(file, { ...opts, workers: opts.workers ?? defaultWorkers() }, io));
     });
@@ -113,6 +118,7 @@ export function defineStream(program: Command, { configure, io, exit }: ProgramC
     .action(async (opts: StreamCommandOptions) => {
       if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
       if (opts.accounts === '-') throw new UsageError('--accounts needs a file (standard output carries the events)');
+      checkDistinct({ '--accounts': opts.accounts }, opts.journal, opts.accounts === undefined ? undefined : 'the events');
       const { streamCommand } = await import('./commands/stream.js');
       exit(await streamCommand(opts, io));
     });
@@ -184,6 +190,7 @@ export function defineJournal(program: Command, { configure, io, exit }: Program
     .action(async (dir: string, opts: { untilSeq?: number; untilLine?: number; input?: number; output?: string }) => {
       if (opts.untilSeq !== undefined && opts.untilLine !== undefined) throw new UsageError('--until-seq and --until-line do not go together');
       if (opts.input !== undefined && opts.untilLine === undefined) throw new UsageError('--input goes with --until-line');
+      if (opts.output !== undefined && opts.output !== '-') checkDistinct({ '--output': opts.output }, dir);
       const { replayCommand } = await import('./commands/journal.js');
       exit(await replayCommand(dir, { seq: opts.untilSeq, line: opts.untilLine, input: opts.input, output: opts.output }, io));
     });
