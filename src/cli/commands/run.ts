@@ -11,6 +11,7 @@ import { describeError } from '../errors.js';
 import { openInput } from '../../io/inputSource.js';
 import type { JournalSession } from '../../session/journalSession.js';
 import { startProgress } from '../progress.js';
+import { StopSignal } from '../stopSignal.js';
 import { formatSummary } from '../summary.js';
 
 export interface RunCommandOptions {
@@ -36,12 +37,22 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     if (!options.quiet) await writeAll(io.stderr, `payrun: ${line}\n`);
   };
   const warnings: string[] = [];
+  // A journaled run answers every SIGINT/SIGTERM with its line, from the start (before the journal
+  // is open) to the end (after it is closed, while the accounts are written), never the default death.
+  const stop = options.journal !== undefined ? new StopSignal() : undefined;
+  const lateStop = async (what: string): Promise<number | undefined> => {
+    const signal = stop?.signal;
+    if (signal === undefined) return undefined;
+    await writeAll(io.stderr, `payrun: stopped by ${signal} ${what}\n`);
+    return SIGNAL_EXIT[signal] ?? ExitCode.Terminated;
+  };
   try {
     const input = openInput(file, io.stdin, chunkBytesFor(options.workers));
     name = input.name;
     if (options.journal !== undefined) {
       const { JournalSession } = await import('../../session/journalSession.js'); // a plain run loads no journal code
       session = JournalSession.open(input, { dir: options.journal, fsync: options.fsync ?? 'batch', snapshotEvery: options.snapshotEvery, warn: (line) => warnings.push(line) });
+      session.signal ??= stop?.signal; // a signal while the journal opened: stop at the first batch
     }
     for (const line of warnings.splice(0)) await say(line);
     if (options.rejects !== undefined) rejects = new RejectsFile(options.rejects);
@@ -80,9 +91,14 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
       await writeAll(io.stderr, `payrun: stopped by ${signal} after line ${session.stoppedAt} of ${name}; journal '${session.dir}' holds every row so far: run the same command to resume\n`);
       return SIGNAL_EXIT[signal] ?? ExitCode.Terminated;
     }
+    const dir = session?.dir;
     await session?.close();
     session = undefined;
+    const before = await lateStop(`after the whole of ${name} was journaled in '${dir}'; run the same command to print the accounts`);
+    if (before !== undefined) return before;
     await writeAccounts(formatAccounts(accounts), options.output, io.stdout);
+    const after = await lateStop(`after the whole of ${name} was journaled in '${dir}' and its accounts written`);
+    if (after !== undefined) return after;
     if (!options.quiet && result) {
       const seconds = (performance.now() - started) / 1000;
       await writeAll(io.stderr, formatSummary(result.stats, countAccounts(accounts), seconds));
@@ -106,5 +122,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
         : describeError(error, name);
     await writeAll(io.stderr, `${message}\n`);
     return ExitCode.Fatal;
+  } finally {
+    stop?.remove();
   }
 }
