@@ -186,6 +186,8 @@ export interface CrashReport {
   triggers: Record<Trigger, number>;
   /** Lines the resumed runs said they resumed at (1-based, as printed). */
   resumedAt: number[];
+  /** For each kill that landed: how far the journal had grown, as a fraction of its full size (0..1). */
+  landedAt: number[];
   /** The calibration run (journaled, never killed) gave the reference output too. */
   uninterruptedIdentical: boolean;
   accountsIdentical: boolean;
@@ -299,6 +301,7 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
   const phases: Record<KillPhase, number> = { startup: 0, 'journal-creation': 0, 'no-new-record': 0, 'mid-run': 0, 'torn-record': 0, snapshot: 0, 'after-end': 0 };
   const triggers: Record<Trigger, number> = { time: 0, progress: 0, snapshot: 0, end: 0 };
   const resumedAt: number[] = [];
+  const landedAt: number[] = [];
   const unexpectedStderr: string[] = [];
   const maxAttempts = config.maxAttempts ?? 4 * config.kills + 40;
   let landed = 0;
@@ -401,6 +404,7 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
       landed++;
       triggers[trigger]++;
       const after = sizeOf(journalLog);
+      landedAt.push(Math.min(1, Math.max(0, after) / journalBytes));
       let phase: KillPhase;
       if (after === 0) leftEmptyJournal++;
       if (after < 0) phase = 'startup';
@@ -431,6 +435,7 @@ export async function crashLoop(input: CrashInput, config: CrashConfig): Promise
     phases,
     triggers,
     resumedAt,
+    landedAt,
     uninterruptedIdentical,
     accountsIdentical: accounts.equals(input.accounts),
     rejectsIdentical: rejects.equals(input.rejects),
@@ -457,10 +462,18 @@ export function formatReport(r: CrashReport): string {
     `${r.name}: ${r.landed} kills landed in ${r.attempts} runs, ${(r.ms / 1000).toFixed(1)} s`,
     `  landed: ${phases}`,
     `  triggers: ${triggers}`,
+    `  journal progress at the kills (tenths of the full journal): ${progressHistogram(r.landedAt).join(' ')}`,
     `  resumed ${r.resumedAt.length} times, lines ${r.resumedAt.length ? `${Math.min(...r.resumedAt)}..${Math.max(...r.resumedAt)}` : '-'}`,
     `  accounts ${r.accountsIdentical ? 'identical' : 'DIFFERENT'}, rejects ${r.rejectsIdentical ? 'identical' : 'DIFFERENT'}, journal verify exit ${r.verify.code} (${r.verify.stdout.trimEnd().split('\n').pop() ?? ''})`,
     ...(r.leftEmptyJournal ? [`  kills that left journal.log empty (before its start record): ${r.leftEmptyJournal}`] : []),
     ...(r.strayFiles.length ? [`  stray files: ${r.strayFiles.join(', ')}`] : []),
     ...(r.unexpectedStderr.length ? [`  unexpected stderr: ${r.unexpectedStderr.slice(0, 5).join(' | ')}`] : []),
   ].join('\n');
+}
+
+/** How many kills landed in each tenth of the journal's growth (0–10%, …, 90–100%). */
+export function progressHistogram(landedAt: number[]): number[] {
+  const bins = new Array<number>(10).fill(0);
+  for (const at of landedAt) bins[Math.min(9, Math.floor(at * 10))]!++;
+  return bins;
 }
