@@ -175,7 +175,7 @@ describe('payrun stream on a generated file', () => {
     const accounts = tmp('bad-header.csv');
     const r = payrun(['stream', '--accounts', accounts], '\ntype,client,amount,tx\ndeposit,1,1,1\n');
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe("payrun: bad header, expected 'type,client,tx,amount' (stdin:2)\n");
+    expect(r.stderr).toBe("payrun: bad header 'type,client,amount,tx', expected 'type,client,tx,amount' (stdin:2)\n");
     expect(r.stdout).toBe('');
     expect(existsSync(accounts)).toBe(false);
   });
@@ -252,7 +252,7 @@ describe('a slow, never-ending producer', () => {
     s.child.kill('SIGINT');
     const { code } = await s.exited;
     expect(code).toBe(130);
-    expect(s.stderr).toMatch(/^payrun: 1 rows read, 1 applied, 0 rejected\n/);
+    expect(s.stderr).toMatch(/^payrun: 1 row read, 1 applied, 0 rejected\n/);
     expect(readFileSync(accounts, 'utf8')).toBe('client,available,held,total,locked\n5,2.0000,0.0000,2.0000,false\n');
   });
 });

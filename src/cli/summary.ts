@@ -6,17 +6,26 @@ function grouped(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** The end-of-run summary for stderr: rows read, applied, rejected by reason, accounts, time, rate. */
-export function formatSummary(stats: RunStats, accounts: number, seconds: number): string {
+/** "1 row", "2 rows", "1,000 rows". */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${grouped(n)} ${n === 1 ? one : many}`;
+}
+
+/**
+ * The end-of-run summary for stderr: rows read, applied, rejected by reason, accounts, time, rate.
+ * `before`: rows of this input a stopped run had already applied (a resumed journaled run).
+ */
+export function formatSummary(stats: RunStats, accounts: number, seconds: number, before?: number): string {
   const reasons: string[] = [];
-  stats.byReason.forEach((count, reason) => {
-    if (count > 0) reasons.push(`${REASON_CODES[reason]} ${grouped(count)}`);
+  stats.byReason.forEach((n, reason) => {
+    if (n > 0) reasons.push(`${REASON_CODES[reason]} ${grouped(n)}`);
   });
   const rate = seconds > 0 ? Math.round(stats.rows / seconds) : stats.rows;
+  const earlier = before !== undefined && before > 0 ? ` (after ${count(before, 'row')} applied by an earlier run)` : '';
   return [
-    `payrun: ${grouped(stats.rows)} rows read, ${grouped(stats.applied)} applied, ${grouped(stats.rejected)} rejected`,
+    `payrun: ${count(stats.rows, 'row')} read${earlier}, ${grouped(stats.applied)} applied, ${grouped(stats.rejected)} rejected`,
     ...(reasons.length > 0 ? [`  rejected by reason: ${reasons.join(', ')}`] : []),
-    `  ${grouped(accounts)} accounts, ${seconds.toFixed(2)} s, ${grouped(rate)} rows/s`,
+    `  ${count(accounts, 'account')}, ${seconds.toFixed(2)} s, ${grouped(rate)} rows/s`,
     '',
   ].join('\n');
 }

@@ -95,8 +95,15 @@ export class HeaderReader {
       const name = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString('latin1', row.fieldStart[f], row.fieldEnd[f]);
       ok = name.toLowerCase() === HEADER[f];
     }
-    if (!ok) throw new InputError(`bad header, expected '${EXPECTED_HEADER}'`, this.lineNo);
+    if (!ok) throw new InputError(`bad header '${shownText(chunk, start, end)}', expected '${EXPECTED_HEADER}'`, this.lineNo);
   }
+}
+
+/** A line as it can be shown in one line of stderr: at most 60 characters, control bytes as '?'. */
+function shownText(buf: Uint8Array, start: number, end: number): string {
+  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.length).toString('utf8', start, Math.min(end, start + 240));
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean;
 }
 
 function isBlank(buf: Uint8Array, start: number, end: number): boolean {

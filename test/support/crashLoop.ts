@@ -210,7 +210,7 @@ const EXPECTED_STDERR = [
   /^payrun: journal '.*': removed snapshot .*, which a crash left unconfirmed/,
   /^payrun: journal '.*': removed \.snapshot-\d{12}\.bin\.tmp, a snapshot a crash left half-written/,
   /^payrun: .* is already applied in journal /,
-  /^payrun: [\d,]+ rows read/,
+  /^payrun: [\d,]+ rows? read/,
   /^ {2}rejected by reason: /,
   /^ {2}[\d,]+ accounts?, /,
 ];

@@ -61,12 +61,14 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     if (onReject) session?.replayRejects(onReject);
 
     let accounts: AccountBalances;
+    let resumedRows: number | undefined;
     let result: RunResult | undefined;
     if (session?.plan.kind === 'done') {
       const { input: applied } = session.plan;
       await say(`${name} is already applied in journal '${session.dir}' (input ${applied.index + 1}, sha256 ${applied.sha256.slice(0, 12)}, ${applied.rows} rows); nothing to do`);
       accounts = session.state;
     } else {
+      if (session?.plan.kind === 'resume') resumedRows = session.plan.input.rows;
       if (session?.plan.kind === 'resume') await say(`resuming ${name} at line ${session.plan.input.nextLine + 1} (journal '${session.dir}')`);
       const progress = await startProgress(io.stderr, !options.quiet, input.size);
       try {
@@ -101,7 +103,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     if (after !== undefined) return after;
     if (!options.quiet && result) {
       const seconds = (performance.now() - started) / 1000;
-      await writeAll(io.stderr, formatSummary(result.stats, countAccounts(accounts), seconds));
+      await writeAll(io.stderr, formatSummary(result.stats, countAccounts(accounts), seconds, resumedRows));
     }
     return ExitCode.Ok;
   } catch (error) {
