@@ -58,7 +58,7 @@ describe('command-line conventions', () => {
     writeFileSync(join(tmp(), 'bad.csv'), 'type;client;tx;amount\n');
     const r = payrun(['bad.csv']);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe("payrun: bad header 'type;client;tx;amount', expected 'type,client,tx,amount' (bad.csv:1)\n");
+    expect(r.stderr).toBe("payrun: bad header, expected 'type,client,tx,amount' (bad.csv:1), found 'type;client;tx;amount'\n");
   });
 
   it('a resumed journaled run says how much of its input an earlier run applied', () => {

@@ -175,7 +175,7 @@ describe('payrun stream on a generated file', () => {
     const accounts = tmp('bad-header.csv');
     const r = payrun(['stream', '--accounts', accounts], '\ntype,client,amount,tx\ndeposit,1,1,1\n');
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe("payrun: bad header 'type,client,amount,tx', expected 'type,client,tx,amount' (stdin:2)\n");
+    expect(r.stderr).toBe("payrun: bad header, expected 'type,client,tx,amount' (stdin:2), found 'type,client,amount,tx'\n");
     expect(r.stdout).toBe('');
     expect(existsSync(accounts)).toBe(false);
   });

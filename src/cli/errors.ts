@@ -5,7 +5,7 @@ import { JournalError } from '../journal/journalError.js';
 export function describeError(error: unknown, file?: string): string {
   if (error instanceof InputError) {
     const where = file !== undefined && error.line !== undefined ? ` (${file}:${error.line})` : file !== undefined ? ` (${file})` : '';
-    return `payrun: ${error.message}${where}`;
+    return `payrun: ${error.message}${where}${error.detail !== undefined ? `, ${error.detail}` : ''}`;
   }
   if (error instanceof JournalError) return `payrun: ${error.message}`;
   const errno = error as NodeJS.ErrnoException;

@@ -95,7 +95,7 @@ export class HeaderReader {
       const name = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length).toString('latin1', row.fieldStart[f], row.fieldEnd[f]);
       ok = name.toLowerCase() === HEADER[f];
     }
-    if (!ok) throw new InputError(`bad header '${shownText(chunk, start, end)}', expected '${EXPECTED_HEADER}'`, this.lineNo);
+    if (!ok) throw new InputError(`bad header, expected '${EXPECTED_HEADER}'`, this.lineNo, `found '${shownText(chunk, start, end)}'`);
   }
 }
 
