@@ -16,7 +16,7 @@ const ACCOUNTS_HEADER = 'client,available,held,total,locked\n';
 const REJECTS_HEADER = 'line,reason,row\n';
 const run = (...lines: string[]) => referenceRun(`${lines.join('\n')}\n`);
 
-describe.skipIf(cases.length === 0)('reference model on the acceptance cases', () => {
+describe.skipIf(cases.length === 0)(`reference model on the acceptance cases${cases.length === 0 ? ' (skipped: ../shared/acceptance not found beside this repository)' : ''}`, () => {
   it.each(cases)('%s', (name) => {
     const dir = `${ACCEPTANCE}${name}/`;
     const result = referenceRun(readFileSync(`${dir}input.csv`, 'utf8'));
