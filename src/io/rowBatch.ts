@@ -67,5 +67,5 @@ export interface BatchPlace {
   nextLine: number;
 }
 
-/** Set on a row's type by the main thread when another row already owns its tx id. */
-export const DUPLICATE_FLAG = 0x80;
+// The journal's batch record strips the flag; it imports it from here.
+export { DUPLICATE_FLAG } from '../domain/txType.js';
