@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DEFAULT_SNAPSHOT_EVERY } from '../journal/journal.js';
 import { Ledger } from '../domain/ledger.js';
+import { namesAccount, type RejectReason } from '../domain/rejectReason.js';
 import { DUPLICATE_FLAG } from '../domain/txType.js';
 import { RunStats } from '../engine/runStats.js';
 import { parseLines } from '../io/lineParser.js';
@@ -146,7 +147,7 @@ export class PartitionLedger {
       origin: (i) => ({ line: Number(good[i]!.line), id: good[i]!.id, partition: p }),
     });
     const clients = new Set<number>();
-    for (let i = 0; i < batch.count; i++) if (batch.reason[i] === 0 || batch.reason[i]! >= 6) clients.add(batch.client[i]!);
+    for (let i = 0; i < batch.count; i++) if (namesAccount(batch.reason[i] as RejectReason)) clients.add(batch.client[i]!);
 
     const prevId = position;
     const lastId = fresh[fresh.length - 1]!.id;

@@ -29,7 +29,7 @@ export function decideRowEvents(ledger: Ledger, batch: RowBatch, base: number, s
   const { type, client, tx, amount, line, start, end, buf } = batch;
   const { origin } = source;
   const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-  const row = { type: 0, client: 0, tx: 0, amount: 0, reason: 0 };
+  const row = { type: 0, client: 0, tx: 0, amount: 0, reason: RejectReason.None as RejectReason };
   const events: string[] = [];
   applyRows(ledger, batch, (i, outcome) => {
     row.type = type[i]! & ~DUPLICATE_FLAG;
