@@ -49,11 +49,6 @@ export class RowBatch {
     this.type = take((b, at, n) => new Uint8Array(b, at, n), 1);
     this.reason = take((b, at, n) => new Uint8Array(b, at, n), 1);
   }
-
-  /** A batch whose columns live in shared memory, for the worker threads. */
-  static shared(capacity: number): RowBatch {
-    return new RowBatch(capacity, new SharedArrayBuffer(capacity * BYTES_PER_ROW));
-  }
 }
 
 /** Where a reported batch sits in the input. */
