@@ -304,7 +304,8 @@ describe('PartitionLedger (a real journal, no Redis)', () => {
       [0, '1-3', true],
       [0, '1-4', false],
     ]);
-    const ledger = open(tempDir(), 0);
+    const dir = tempDir();
+    const ledger = open(dir, 0);
     const { commit } = ledger.prepare(rows.filter(({ p }) => p === 0).map(asEntry));
     const expected = await batchRun(text);
     expect(parse(commit).map((e) => [e.line, e.reason])).toEqual([
@@ -314,6 +315,8 @@ describe('PartitionLedger (a real journal, no Redis)', () => {
     expect(expected.reasons).toEqual(new Map([[3, 'DUPLICATE_TX'], [4, 'INSUFFICIENT_FUNDS']]));
     expect(formatAccounts(ledger.ledger)).toBe(expected.accounts.split('\n').filter((line) => !line.startsWith('1,')).join('\n'));
     await ledger.close();
+    // A replay of the partition's journal takes the duplicate as decided upstream, too.
+    expect(verifyJournal(join(dir, 'p0')).problems).toEqual([]);
   });
 
   it('returns entries at or before its position as seen (not applied again), and sorts fresh ones numerically', async () => {

@@ -17,6 +17,15 @@ export function describeError(error: unknown, file?: string): string {
   return `payrun: ${message.split('\n')[0]}`;
 }
 
+/** A clean-up step after a failure: an error of its own is dropped, as the first error is the one to report. */
+export async function cleanUpAfterFailure(step: () => unknown): Promise<void> {
+  try {
+    await step();
+  } catch {
+    // the first error is the one to report
+  }
+}
+
 function verb(syscall: string): string {
   if (syscall === 'open' || syscall === 'read') return 'read';
   if (syscall === 'write' || syscall === 'rename' || syscall === 'close') return 'write';

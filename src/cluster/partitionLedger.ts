@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { DEFAULT_SNAPSHOT_EVERY } from '../journal/journal.js';
 import { Ledger } from '../domain/ledger.js';
+import { namesAccount, type RejectReason } from '../domain/rejectReason.js';
+import { DUPLICATE_FLAG } from '../domain/txType.js';
 import { RunStats } from '../engine/runStats.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
@@ -137,15 +139,15 @@ export class PartitionLedger {
     const batch = this.batch;
     parseLines(text, 0, text.length, batch, this.row);
     if (batch.count !== good.length) throw new Error(`partition ${this.partition}: ${good.length} entries parsed as ${batch.count} rows`);
-    const duplicate = new Uint8Array(batch.count);
-    good.forEach((entry, i) => (duplicate[i] = entry.duplicate === '1' ? 1 : 0));
+    good.forEach((entry, i) => {
+      if (entry.duplicate === '1') batch.type[i] = batch.type[i]! | DUPLICATE_FLAG;
+    });
     const p = this.partition;
     const events = decideRowEvents(this.ledger, batch, 0, this.stats, {
-      duplicate,
       origin: (i) => ({ line: Number(good[i]!.line), id: good[i]!.id, partition: p }),
     });
     const clients = new Set<number>();
-    for (let i = 0; i < batch.count; i++) if (batch.reason[i] === 0 || batch.reason[i]! >= 6) clients.add(batch.client[i]!);
+    for (let i = 0; i < batch.count; i++) if (namesAccount(batch.reason[i] as RejectReason)) clients.add(batch.client[i]!);
 
     const prevId = position;
     const lastId = fresh[fresh.length - 1]!.id;

@@ -14,7 +14,7 @@ export interface LedgerState {
   txAmounts: Float64Array;
 }
 
-export function emptyLedgerState(): LedgerState {
+function emptyLedgerState(): LedgerState {
   return {
     available: new Float64Array(CLIENT_COUNT),
     held: new Float64Array(CLIENT_COUNT),
@@ -24,7 +24,7 @@ export function emptyLedgerState(): LedgerState {
   };
 }
 
-export function txCount(state: LedgerState): number {
+function txCount(state: LedgerState): number {
   return state.txAmounts.length;
 }
 

@@ -4,7 +4,7 @@
  * LIMIT is of two values within ±LIMIT: such a sum is exact whenever it is within ±LIMIT and
  * rounds to at least 2^53 (beyond LIMIT) otherwise, so the OVERFLOW checks are exact too.
  */
-export const SCALE = 10_000;
+const SCALE = 10_000;
 export const LIMIT = Number.MAX_SAFE_INTEGER; // 900719925474.0991 in ten-thousandths
 
 /** Renders ten-thousandths with exactly four decimals; '-' only for a negative value. */

@@ -24,6 +24,40 @@ export const RejectReason = {
 
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
+/**
+ * The row was well-formed (applied, or rejected by a business rule): it names an account, which
+ * exists from then on, and it reached the ledger. False for the row-shape codes (SPEC section 4).
+ * Every code is listed, so a new one must be classified here.
+ */
+export function namesAccount(reason: RejectReason): boolean {
+  switch (reason) {
+    case RejectReason.None:
+    case RejectReason.DuplicateTx:
+    case RejectReason.Overflow:
+    case RejectReason.AccountLocked:
+    case RejectReason.InsufficientFunds:
+    case RejectReason.UnknownTx:
+    case RejectReason.NotDisputable:
+    case RejectReason.ChargedBack:
+    case RejectReason.AlreadyDisputed:
+    case RejectReason.NotDisputed:
+      return true;
+    case RejectReason.MalformedRow:
+    case RejectReason.UnknownType:
+    case RejectReason.BadClient:
+    case RejectReason.BadTx:
+    case RejectReason.BadAmount:
+      return false;
+    default:
+      return unknownReason(reason);
+  }
+}
+
+/** Compile-time: every code was listed above. Run time: a number that is no code. */
+function unknownReason(reason: never): never {
+  throw new RangeError(`unknown reject reason ${String(reason)}`);
+}
+
 /** The code as it appears in the rejects file and the summary, indexed by RejectReason. */
 export const REASON_CODES: readonly string[] = [
   'APPLIED',
@@ -44,7 +78,6 @@ export const REASON_CODES: readonly string[] = [
 ];
 
 export const REASON_COUNT = REASON_CODES.length;
-
 
 export function reasonCode(reason: number): string {
   const code = REASON_CODES[reason];

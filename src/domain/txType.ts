@@ -14,3 +14,9 @@ export type TxType = (typeof TxType)[keyof typeof TxType];
 export function ownsTxId(type: number): boolean {
   return type === TxType.Deposit || type === TxType.Withdrawal;
 }
+
+/**
+ * Set on a row's type in a batch's type column when another row already owns its tx id, as
+ * decided upstream (the main thread or worker for sharded ledgers, the publisher for a cluster).
+ */
+export const DUPLICATE_FLAG = 0x80;

@@ -1,5 +1,7 @@
+import { applyRows } from '../domain/applyRows.js';
 import type { Ledger } from '../domain/ledger.js';
 import { RejectReason } from '../domain/rejectReason.js';
+import { DUPLICATE_FLAG } from '../domain/txType.js';
 import type { RowBatch } from '../io/rowBatch.js';
 import type { RunStats } from './runStats.js';
 import { type RowOrigin, rowEvent } from '../io/rowEvent.js';
@@ -8,14 +10,12 @@ import { type RowOrigin, rowEvent } from '../io/rowEvent.js';
 export interface RowSource {
   /** Where row i came from (default: line base + batch.line[i]). */
   origin?: (i: number) => RowOrigin;
-  /** Row i's tx id was taken earlier in the whole input (decided upstream, as the publisher does). */
-  duplicate?: Uint8Array;
 }
 
 /**
- * Decides the rows of a parsed batch in order, as `decide()` of the serial engine does, and
- * makes each row's event right after its decision, so the balances it carries are those after
- * that very row (not after the whole batch). Row i is at line base + batch.line[i].
+ * Decides the rows of a parsed batch in order, as the serial engine does, and makes each row's
+ * event right after its decision, so the balances it carries are those after that very row
+ * (not after the whole batch). Row i is at line base + batch.line[i].
  * Returns the events, one JSON line per row, each ending in '\n'; counts them into stats.
  */
 export function decideRows(ledger: Ledger, batch: RowBatch, base: number, stats: RunStats, source: RowSource = {}): string {
@@ -26,24 +26,23 @@ export function decideRows(ledger: Ledger, batch: RowBatch, base: number, stats:
 
 /** decideRows' events as a list, one JSON string per row (no line ends). */
 export function decideRowEvents(ledger: Ledger, batch: RowBatch, base: number, stats: RunStats, source: RowSource = {}): string[] {
-  const { reason, type, client, tx, amount, line, start, end, buf } = batch;
-  const { origin, duplicate } = source;
+  const { type, client, tx, amount, line, start, end, buf } = batch;
+  const { origin } = source;
   const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
-  const row = { type: 0, client: 0, tx: 0, amount: 0, reason: 0 };
+  const row = { type: 0, client: 0, tx: 0, amount: 0, reason: RejectReason.None as RejectReason };
   const events: string[] = [];
-  for (let i = 0; i < batch.count; i++) {
-    if (reason[i] === RejectReason.None) reason[i] = ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, duplicate?.[i] === 1);
-    row.type = type[i]!;
+  applyRows(ledger, batch, (i, outcome) => {
+    row.type = type[i]! & ~DUPLICATE_FLAG;
     row.client = client[i]!;
     row.tx = tx[i]!;
     row.amount = amount[i]!;
-    row.reason = reason[i]!;
-    if (row.reason !== RejectReason.None) {
+    row.reason = outcome;
+    if (outcome !== RejectReason.None) {
       stats.rejected++;
-      stats.byReason[row.reason]!++;
+      stats.byReason[outcome]!++;
     }
     events.push(rowEvent(origin ? origin(i) : { line: base + line[i]! }, row, ledger, bytes.toString('utf8', start[i]!, end[i]!)));
-  }
+  });
   stats.rows += batch.count;
   stats.applied = stats.rows - stats.rejected;
   return events;

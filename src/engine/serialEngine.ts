@@ -1,6 +1,6 @@
 import { Ledger } from '../domain/ledger.js';
 import type { LedgerState } from '../domain/ledgerState.js';
-import { RejectReason } from '../domain/rejectReason.js';
+import { applyRows } from '../domain/applyRows.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
@@ -22,7 +22,7 @@ export class SerialEngine implements Engine {
     if (this.batch.capacity < rowCapacityFor(chunk.length - from)) this.batch = new RowBatch(rowCapacityFor(chunk.length - from));
     const batch = this.batch;
     parseLines(chunk, from, chunk.length, batch, this.row);
-    decide(this.ledger, batch);
+    applyRows(this.ledger, batch);
     return batch;
   }
 
@@ -38,14 +38,5 @@ export class SerialEngine implements Engine {
 
   abort(): Promise<void> {
     return Promise.resolve();
-  }
-}
-
-/** Applies the well-formed rows of a batch, in order, to one ledger that also owns their tx ids. */
-export function decide(ledger: Ledger, batch: RowBatch): void {
-  const { reason, type, client, tx, amount } = batch;
-  for (let i = 0; i < batch.count; i++) {
-    if (reason[i] !== RejectReason.None) continue;
-    reason[i] = ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, false);
   }
 }

@@ -9,7 +9,7 @@ export interface AccountBalances {
   readonly flags: Uint8Array;
 }
 
-export const ACCOUNTS_HEADER = 'client,available,held,total,locked\n';
+const ACCOUNTS_HEADER = 'client,available,held,total,locked\n';
 
 /** SPEC section 5: one line per existing account, ascending by client. */
 export function formatAccounts(accounts: AccountBalances): string {

@@ -2,7 +2,7 @@ import { writeFileAtomic } from './accountsOutput.js';
 import { type AccountBalances, formatAccounts } from './accountsCsv.js';
 
 /** How often, at most, `--accounts FILE` is rewritten while rows arrive. */
-export const ACCOUNTS_EVERY_MS = 200;
+const ACCOUNTS_EVERY_MS = 200;
 
 /**
  * `payrun stream --accounts FILE`: the accounts CSV kept up to date, rewritten atomically (temp

@@ -45,8 +45,4 @@ export class LineGroups {
   get lines(): number {
     return this.lineBase;
   }
-
-  get bytes(): number {
-    return this.offset;
-  }
 }

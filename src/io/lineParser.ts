@@ -7,7 +7,7 @@ const CR = 13;
 const TAB = 9;
 const SPACE = 32;
 const HEADER = ['type', 'client', 'tx', 'amount'];
-export const EXPECTED_HEADER = HEADER.join(',');
+const EXPECTED_HEADER = HEADER.join(',');
 
 /**
  * Parses every line of buf[from, to) into batch (which must have room for them: rowCapacityFor).

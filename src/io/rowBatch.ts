@@ -49,11 +49,6 @@ export class RowBatch {
     this.type = take((b, at, n) => new Uint8Array(b, at, n), 1);
     this.reason = take((b, at, n) => new Uint8Array(b, at, n), 1);
   }
-
-  /** A batch whose columns live in shared memory, for the worker threads. */
-  static shared(capacity: number): RowBatch {
-    return new RowBatch(capacity, new SharedArrayBuffer(capacity * BYTES_PER_ROW));
-  }
 }
 
 /** Where a reported batch sits in the input. */
@@ -67,5 +62,5 @@ export interface BatchPlace {
   nextLine: number;
 }
 
-/** Set on a row's type by the main thread when another row already owns its tx id. */
-export const DUPLICATE_FLAG = 0x80;
+// The journal's batch record strips the flag; it imports it from here.
+export { DUPLICATE_FLAG } from '../domain/txType.js';

@@ -1,6 +1,6 @@
 import { AccountFlag } from '../domain/ledger.js';
 import { formatAmount } from '../domain/money.js';
-import { REASON_CODES } from '../domain/rejectReason.js';
+import { namesAccount, REASON_CODES, RejectReason } from '../domain/rejectReason.js';
 import { TxType } from '../domain/txType.js';
 import type { AccountBalances } from './accountsCsv.js';
 
@@ -27,7 +27,7 @@ export interface RowOrigin {
  */
 export function rowEvent(
   origin: RowOrigin,
-  row: { type: number; client: number; tx: number; amount: number; reason: number },
+  row: { type: number; client: number; tx: number; amount: number; reason: RejectReason },
   accounts: AccountBalances,
   text: string,
 ): string {
@@ -37,8 +37,8 @@ export function rowEvent(
   let out = `{"line":${origin.line}`;
   if (origin.id !== undefined) out += `,"id":${JSON.stringify(origin.id)}`;
   if (origin.partition !== undefined) out += `,"partition":${origin.partition}`;
-  out += row.reason === 0 ? ',"result":"applied"' : `,"result":"rejected","reason":"${REASON_CODES[row.reason]}"`;
-  if (row.reason !== 0 && row.reason < 6) return `${out},"row":${JSON.stringify(text)}}`;
+  out += row.reason === RejectReason.None ? ',"result":"applied"' : `,"result":"rejected","reason":"${REASON_CODES[row.reason]}"`;
+  if (!namesAccount(row.reason)) return `${out},"row":${JSON.stringify(text)}}`;
   out += `,"type":"${TYPE_NAMES[row.type]}","client":${row.client},"tx":${row.tx}`;
   if (row.type === TxType.Deposit || row.type === TxType.Withdrawal) out += `,"amount":"${formatAmount(row.amount)}"`;
   const available = accounts.available[row.client]!;

@@ -1,6 +1,8 @@
+import { applyRows, type RowColumns } from '../domain/applyRows.js';
 import { Ledger } from '../domain/ledger.js';
-import { REASON_CODES, RejectReason } from '../domain/rejectReason.js';
-import { readBatchPayload } from './batchRecord.js';
+import { namesAccount, REASON_CODES, REASON_COUNT, RejectReason } from '../domain/rejectReason.js';
+import { DUPLICATE_FLAG } from '../domain/txType.js';
+import { type JournalBatch, readBatchPayload } from './batchRecord.js';
 import {
   FORMAT_VERSION,
   type InputBeginPayload,
@@ -117,22 +119,17 @@ export class Replayer {
     if (batch.offset !== input.nextOffset || batch.base < input.nextLine) {
       problem(`batch starts at byte ${batch.offset} (line ${batch.base}), input ${input.index} was at byte ${input.nextOffset} (line ${input.nextLine})`);
     }
-    const { type, client, tx, amount, reason, line } = batch;
+    const { reason: recorded, line } = batch;
     const stopAt = limit && limit.input === input.index ? limit.line - batch.base : Infinity;
-    const upstreamOwnership = input.sha256.startsWith(PARTITION_INPUT);
-    let rejected = 0;
     let i = 0;
-    for (; i < batch.rows && line[i]! <= stopAt; i++) {
-      const recorded = reason[i]!;
-      if (recorded !== RejectReason.None) rejected++;
-      // Rows that were not well-formed never reached the ledger.
-      if (recorded !== RejectReason.None && recorded < RejectReason.DuplicateTx) continue;
-      const duplicate = upstreamOwnership && recorded === RejectReason.DuplicateTx;
-      const replayed = this.ledger.apply(type[i]!, client[i]!, tx[i]!, amount[i]!, duplicate);
-      if (replayed !== recorded) {
-        problem(`line ${batch.base + line[i]!}: replay decides ${REASON_CODES[replayed]}, the journal says ${REASON_CODES[recorded] ?? recorded}`);
+    while (i < batch.rows && line[i]! <= stopAt) i++;
+    let rejected = 0;
+    applyRows(this.ledger, undecided(batch, i, input.sha256.startsWith(PARTITION_INPUT)), (r, replayed) => {
+      if (recorded[r] !== RejectReason.None) rejected++;
+      if (replayed !== recorded[r]) {
+        problem(`line ${batch.base + line[r]!}: replay decides ${REASON_CODES[replayed]}, the journal says ${REASON_CODES[recorded[r]!] ?? recorded[r]}`);
       }
-    }
+    });
     input.rows += i;
     input.rejected += rejected;
     this.rows += i;
@@ -144,4 +141,20 @@ export class Replayer {
     input.nextOffset = batch.nextOffset;
     input.nextLine = batch.nextLine;
   }
+}
+
+/**
+ * The first `count` rows of a journaled batch as they were before they were decided: only the
+ * row-shape codes (those rows never reached the ledger), and the duplicates that the publisher
+ * decided upstream flagged. A code this payrun does not know is decided again, and so reported.
+ */
+function undecided(batch: JournalBatch, count: number, upstreamOwnership: boolean): RowColumns {
+  const type = batch.type.slice(0, count);
+  const reason = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const recorded = batch.reason[i]!;
+    if (recorded < REASON_COUNT && !namesAccount(recorded as RejectReason)) reason[i] = recorded;
+    else if (upstreamOwnership && recorded === RejectReason.DuplicateTx) type[i] = type[i]! | DUPLICATE_FLAG;
+  }
+  return { count, type, client: batch.client, tx: batch.tx, amount: batch.amount, reason };
 }

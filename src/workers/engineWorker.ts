@@ -1,15 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { applyRows } from '../domain/applyRows.js';
 import { Ledger } from '../domain/ledger.js';
 import type { LedgerState } from '../domain/ledgerState.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import { TxOwnership } from '../domain/txOwnership.js';
-import { ownsTxId } from '../domain/txType.js';
-import { decide } from '../engine/serialEngine.js';
+import { DUPLICATE_FLAG, ownsTxId } from '../domain/txType.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
 import { type FromWorker, type SlotBuffers, type ToWorker, txPartition } from './protocol.js';
-import { DUPLICATE_FLAG } from '../io/rowBatch.js';
 import type { WorkerSetup } from './protocol.js';
 
 /**
@@ -23,6 +22,7 @@ const { shard, shards, expectedTxs } = workerData as WorkerSetup;
 let ledger = new Ledger(expectedTxs);
 // Only needed when ownership is partitioned over several workers.
 let ownership: TxOwnership | undefined;
+const thisShard = { index: shard, count: shards };
 const row = new ParsedRow();
 const views = new Map<number, { chunk: Buffer; batch: RowBatch }>();
 const MAX_VIEWS = 64;
@@ -62,16 +62,6 @@ function ownPartition(batch: RowBatch, count: number): void {
   }
 }
 
-function applyShard(batch: RowBatch, count: number): void {
-  const { reason, type, client, tx, amount } = batch;
-  for (let i = 0; i < count; i++) {
-    const c = client[i]!;
-    if (c % shards !== shard || reason[i] !== RejectReason.None) continue;
-    const t = type[i]!;
-    reason[i] = ledger.apply(t & ~DUPLICATE_FLAG, c, tx[i]!, amount[i]!, (t & DUPLICATE_FLAG) !== 0);
-  }
-}
-
 port.on('message', (message: ToWorker) => {
   let reply: FromWorker;
   const transfer: ArrayBuffer[] = [];
@@ -84,17 +74,19 @@ port.on('message', (message: ToWorker) => {
       ownPartition(viewsOf(message.slot).batch, message.count);
       reply = { kind: 'owned' };
     } else if (message.kind === 'apply') {
-      applyShard(viewsOf(message.slot).batch, message.count);
+      const { batch } = viewsOf(message.slot);
+      batch.count = message.count;
+      applyRows(ledger, batch, undefined, thisShard);
       reply = { kind: 'applied' };
     } else if (message.kind === 'parseAndDecide') {
       const { chunk, batch } = viewsOf(message.slot);
       parseLines(chunk, message.from, message.length, batch, row);
-      decide(ledger, batch);
+      applyRows(ledger, batch);
       reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
     } else if (message.kind === 'decide') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;
-      decide(ledger, batch);
+      applyRows(ledger, batch);
       reply = { kind: 'decided' };
     } else if (message.kind === 'restore') {
       restore(message.state);

@@ -2,13 +2,13 @@ import { reasonCode } from '../../domain/rejectReason.js';
 import { chunkBytesFor, createEngine } from '../../workers/createEngine.js';
 import { type RunResult, run, StrictReject } from '../../engine/run.js';
 import { type AccountBalances, countAccounts, formatAccounts } from '../../io/accountsCsv.js';
-import { RejectsFile } from '../../io/rejectsWriter.js';
+import { RejectsFile, type RejectSink } from '../../io/rejectsWriter.js';
 import { type FsyncMode } from '../../journal/fsyncMode.js';
 import { writeAccounts } from '../../io/accountsOutput.js';
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
-import { describeError } from '../errors.js';
-import { openInput } from '../../io/inputSource.js';
+import { cleanUpAfterFailure, describeError } from '../errors.js';
+import { type InputSource, openInput } from '../../io/inputSource.js';
 import type { JournalSession } from '../../session/journalSession.js';
 import { startProgress } from '../progress.js';
 import { StopSignal } from '../stopSignal.js';
@@ -60,30 +60,8 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     const onReject = rejectsCsv ? rejectsCsv.add.bind(rejectsCsv) : undefined;
     if (onReject) session?.replayRejects(onReject);
 
-    let accounts: AccountBalances;
-    let resumedRows: number | undefined;
-    let result: RunResult | undefined;
-    if (session?.plan.kind === 'done') {
-      const { input: applied } = session.plan;
-      await say(`${name} is already applied in journal '${session.dir}' (input ${applied.index + 1}, sha256 ${applied.sha256.slice(0, 12)}, ${applied.rows} rows); nothing to do`);
-      accounts = session.state;
-    } else {
-      if (session?.plan.kind === 'resume') resumedRows = session.plan.input.rows;
-      if (session?.plan.kind === 'resume') await say(`resuming ${name} at line ${session.plan.input.nextLine + 1} (journal '${session.dir}')`);
-      const progress = await startProgress(io.stderr, !options.quiet, input.size);
-      try {
-        result = await run(session ? session.chunks : input.lines, {
-          engine: createEngine(options.workers, session ? session.remainingBytes : input.size, session?.state),
-          strict: options.strict,
-          onReject,
-          onProgress: (stats) => progress.update(stats.bytes + (session?.start?.offset ?? 0), stats.rows),
-          ...session?.hooks(),
-        });
-      } finally {
-        progress.stop();
-      }
-      accounts = result.accounts;
-    }
+    const resumedRows = session?.plan.kind === 'resume' ? session.plan.input.rows : undefined;
+    const { accounts, result } = await applyInput(input, session, options, io, onReject, say);
     const openRejects = rejects;
     rejects = undefined;
     openRejects?.close();
@@ -108,16 +86,8 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     return ExitCode.Ok;
   } catch (error) {
     for (const line of warnings.splice(0)) await say(line);
-    try {
-      rejects?.close();
-    } catch {
-      // the first error is the one to report
-    }
-    try {
-      await session?.close();
-    } catch {
-      // the first error is the one to report
-    }
+    await cleanUpAfterFailure(() => rejects?.close());
+    await cleanUpAfterFailure(() => session?.close());
     const message =
       error instanceof StrictReject
         ? `payrun: row rejected under --strict: ${reasonCode(error.reason)} (${name}:${error.line})`
@@ -126,5 +96,35 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     return ExitCode.Fatal;
   } finally {
     stop?.remove();
+  }
+}
+
+/** Runs the rows of the input that are not applied yet (none when its journal holds them all): the accounts after them. */
+async function applyInput(
+  input: InputSource,
+  session: JournalSession | undefined,
+  options: RunCommandOptions,
+  io: CliIo,
+  onReject: RejectSink | undefined,
+  say: (line: string) => Promise<void>,
+): Promise<{ accounts: AccountBalances; result?: RunResult }> {
+  if (session?.plan.kind === 'done') {
+    const { input: applied } = session.plan;
+    await say(`${input.name} is already applied in journal '${session.dir}' (input ${applied.index + 1}, sha256 ${applied.sha256.slice(0, 12)}, ${applied.rows} rows); nothing to do`);
+    return { accounts: session.state };
+  }
+  if (session?.plan.kind === 'resume') await say(`resuming ${input.name} at line ${session.plan.input.nextLine + 1} (journal '${session.dir}')`);
+  const progress = await startProgress(io.stderr, !options.quiet, input.size);
+  try {
+    const result = await run(session ? session.chunks : input.lines, {
+      engine: createEngine(options.workers, session ? session.remainingBytes : input.size, session?.state),
+      strict: options.strict,
+      onReject,
+      onProgress: (stats) => progress.update(stats.bytes + (session?.start?.offset ?? 0), stats.rows),
+      ...session?.hooks(),
+    });
+    return { accounts: result.accounts, result };
+  } finally {
+    progress.stop();
   }
 }

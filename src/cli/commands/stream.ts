@@ -1,6 +1,6 @@
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
-import { describeError } from '../errors.js';
+import { cleanUpAfterFailure, describeError } from '../errors.js';
 import { formatSummary } from '../summary.js';
 import { Ledger } from '../../domain/ledger.js';
 import { RunStats } from '../../engine/runStats.js';
@@ -66,16 +66,11 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
       closed = !(await writeEvents(io.stdout, events, finish));
       if (closed) break;
     }
-    if (closed) {
-      // The reader left (EPIPE): end quietly, exit 0.
-      finish();
-      await journal?.close();
-      journal = undefined;
-      return ExitCode.Ok;
-    }
     finish();
     await journal?.close();
     journal = undefined;
+    // The reader left (EPIPE): end quietly, exit 0.
+    if (closed) return ExitCode.Ok;
     const signal = stop.signal;
     if (signal !== undefined && options.journal !== undefined) {
       await writeAll(io.stderr, `payrun: stream stopped by ${signal} after line ${groups.lines} of ${NAME}; journal '${options.journal}' holds every row so far\n`);
@@ -85,21 +80,15 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
     return signal !== undefined ? (SIGNAL_EXIT[signal] ?? ExitCode.Terminated) : ExitCode.Ok;
   } catch (error) {
     await say(warnings);
-    try {
-      // Every event printed is kept: the accounts file and the journal end where they are.
+    // Every event printed is kept: the accounts file and the journal end where they are.
+    await cleanUpAfterFailure(() => {
       if (groups.started) finish();
       else {
         accounts?.stop();
         if (ledger) journal?.finish(ledger);
       }
-    } catch {
-      // the first error is the one to report
-    }
-    try {
-      await journal?.close();
-    } catch {
-      // the first error is the one to report
-    }
+    });
+    await cleanUpAfterFailure(() => journal?.close());
     await writeAll(io.stderr, `${describeError(error, NAME)}\n`);
     return ExitCode.Fatal;
   } finally {
