@@ -59,8 +59,8 @@ function localDate(d = new Date()): string {
 /** The worker count payrun's default resolves to here, if the build exports it (informational). */
 async function defaultWorkers(): Promise<number | null> {
   try {
-    const mod = (await import(pathToFileURL(join(root, 'dist', 'cli', 'main.js')).href)) as { defaultWorkers?: () => number };
-    return typeof mod.defaultWorkers === 'function' ? mod.defaultWorkers() : null;
+    const mod = (await import(pathToFileURL(join(root, 'dist', 'cli', 'main.js')).href)) as { defaultWorkers?: (cores?: number, inputBytes?: number) => number };
+    return typeof mod.defaultWorkers === 'function' ? mod.defaultWorkers(undefined, Number.MAX_SAFE_INTEGER) : null;
   } catch {
     return null;
   }
@@ -192,7 +192,7 @@ async function main(): Promise<number> {
   const runsText = opts.runs === 1 ? '1 run' : `median of ${opts.runs} runs`;
   const out: string[] = [];
   out.push(`payrun benchmark, ${localDate(date)}: ${m.cpuModel}, ${m.cores} cores, ${m.totalMemGiB} GiB RAM, Node ${m.node}, ${m.platform}`);
-  out.push(`${runsText} per config; payrun default --workers here: ${workers ?? 'unknown'}; MB = 10^6 bytes; RSS = peak of the whole process`);
+  out.push(`${runsText} per config; payrun default --workers here: ${workers ?? 'unknown'} (0 for a file under 4 MiB); MB = 10^6 bytes; RSS = peak of the whole process`);
   out.push(`load average (1, 5, 15 min) before: ${loadBefore.join(', ')}; after: ${loadAfter.join(', ')} (other work on the machine skews timings)`);
   out.push(`workloads: ${workloads.map((w) => `${formatRows(w.rows)} rows = ${(w.bytes / 1e6).toFixed(1)} MB`).join(', ')} (payrun generate -c ${workloads[0]?.clients ?? ''} --seed ${workloads[0]?.seed ?? ''})`);
   out.push('');

@@ -59,7 +59,7 @@ describe('fatal errors with batches in flight', () => {
     writeFileSync(path, `${'\n'.repeat(300_000)}type,client,tx,amoun\n`);
     const r = payrun(['--workers', String(workers), path]);
     expect(r.status).toBe(1);
-    expectOneLine(r.stderr, /bad header.*blank-then-bad\.csv:300001\)$/m);
+    expectOneLine(r.stderr, /bad header.*blank-then-bad\.csv:300001\), found 'type,client,tx,amoun'$/m);
   });
 });
 

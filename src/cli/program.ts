@@ -6,7 +6,7 @@ import type { ConsumeCommandOptions } from './commands/consume.js';
 import type { GenerateCommandOptions } from './commands/generate.js';
 import type { PublishCommandOptions } from './commands/publish.js';
 import type { StreamCommandOptions } from './commands/stream.js';
-import { checkDistinct, checkPrefix, DEFAULT_REDIS, defaultWorkers, packageVersion, parseCount } from './options.js';
+import { checkDistinct, checkPrefix, DEFAULT_REDIS, defaultWorkers, packageVersion, parseCount, regularFileBytes } from './options.js';
 
 /**
  * Every command's options, and its action. An action imports its command's module when it runs
@@ -57,7 +57,7 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
     .option('--strict', 'the first rejected row is fatal (exit 1)', false)
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
     .addOption(
-      new Option('--workers <n>', 'worker threads; 0 runs in the main thread (default: chosen from the machine)').argParser(
+      new Option('--workers <n>', 'worker threads; 0 runs in the main thread (default: 0 for a file under 4 MiB, else 1 on 2+ cores)').argParser(
         parseCount('--workers', 0, 64),
       ),
     )
@@ -83,7 +83,7 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
         toStdout ? 'the accounts' : undefined,
       );
       const { runCommand } = await import('./commands/run.js');
-      exit(await runCommand(file, { ...opts, workers: opts.workers ?? defaultWorkers() }, io));
+      exit(await runCommand(file, { ...opts, workers: opts.workers ?? defaultWorkers(undefined, regularFileBytes(file)) }, io));
     });
 }
 
