@@ -1,5 +1,6 @@
 /** The harness's command line. */
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 export const USAGE = `usage: tsx bench/run.ts [options]      (npm run bench -- [options])
@@ -10,7 +11,7 @@ export const USAGE = `usage: tsx bench/run.ts [options]      (npm run bench -- [
   --no-naive            skip the naive baseline everywhere
   --naive-max-rows N    run the naive baseline only on workloads of at most N rows (default 3750000)
   --data DIR            where the generated workloads are cached (default bench/data)
-  --out DIR             where the JSON and SVG results go (default bench/results)
+  --out DIR             where the JSON and SVG results go (default bench/results; with --quick a temp dir)
   --name NAME           short name in the results' file names (default: from the CPU model and cores)
   --regenerate          generate the workloads again even if cached
   -h, --help            this help
@@ -76,7 +77,8 @@ export function parseOptions(argv: string[], root: string): Options | null {
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
     naiveMaxRows: values['no-naive'] ? 0 : values['naive-max-rows'] === undefined ? 3_750_000 : count('--naive-max-rows', values['naive-max-rows'], 0),
     dataDir: resolve(values.data ?? resolve(root, 'bench', 'data')),
-    outDir: resolve(values.out ?? resolve(root, 'bench', 'results')),
+    // A quick (smoke) run never writes into the repository: its results go to a temp dir unless --out says where.
+    outDir: resolve(values.out ?? (quick ? join(tmpdir(), 'payrun-bench-quick') : resolve(root, 'bench', 'results'))),
     name: name ?? null,
     regenerate: values.regenerate,
   };
