@@ -164,12 +164,10 @@ describe('a flipped byte in a middle record', () => {
     expectRefused(payrun(['journal', 'replay', dir]), dir);
   });
 
-  // BUG (src/journal/journaledRejects.ts): a run of an applied input writes its --rejects file
-  // from the journal's Batch records, reading from the input's InputBegin record; it stops at
-  // the first bad frame without looking at why the reader stopped, so damage before the newest
-  // snapshot (which recovery never reads) yields exit 0 and a rejects file silently cut short.
-  // it.fails: this passes while the bug is there; once fixed, turn it into a plain it().
-  it.fails('BUG: an applied day run again over a damaged earlier record either refuses or writes its whole rejects file', () => {
+  // Was a bug: the rejects of an applied input are read back from its records, which may lie
+  // before the newest snapshot (recovery never reads them); the reading stopped at the bad frame
+  // without looking at why, so the run exited 0 with a rejects file silently cut short.
+  it('an applied day run again over a damaged earlier record either refuses or writes its whole rejects file', () => {
     const dir = copy();
     const target = day1Batches[1]!;
     flipByte(journalLog(dir), target.offset + Math.floor(target.bytes / 3));

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { countAccounts } from '../io/accountsCsv.js';
 import { stateDifference } from '../domain/ledgerState.js';
 import { JOURNAL_FILE, readJsonPayload, RecordKind, type SnapshotPayload } from './format.js';
-import { describeInputId } from './inputId.js';
-import { unfinishedInput } from './inputs.js';
-import { JournalReader } from './journalReader.js';
+import { describeInputId } from './inputKind.js';
+import { storedInputs, unfinishedInput } from './inputs.js';
+import { readJournal } from './journalReader.js';
 import { Replayer } from './replayer.js';
 import { UnrelayedBatch } from './unrelayedBatch.js';
 import { isSnapshotName, isSnapshotTempName, readSnapshotFile } from './snapshotFile.js';
@@ -33,48 +33,42 @@ export function verifyJournal(dir: string): VerifyReport {
     return report;
   }
   const replayer = new Replayer();
-  const reader = new JournalReader(path);
   /** Snapshot files the journal names and has not retired; those found absent when named. */
   const named = new Set<string>();
   const absent = new Set<string>();
   let records = 0;
   let snapshotsChecked = 0;
   const unrelayed = new UnrelayedBatch();
-  try {
-    for (let record = reader.next(); record !== undefined; record = reader.next()) {
-      records++;
-      if (records === 1 && record.kind !== RecordKind.Start) report.problems.push('the journal does not begin with its start record');
-      replayer.apply(record);
-      unrelayed.see(record, replayer.inputs);
-      if (record.kind !== RecordKind.Snapshot) continue;
-      let payload: SnapshotPayload;
-      try {
-        payload = readJsonPayload<SnapshotPayload>(record.payload);
-      } catch {
-        continue; // reported by the replayer
-      }
-      named.add(payload.file);
-      for (const file of payload.retired) named.delete(file);
-      if (!existsSync(join(dir, payload.file))) {
-        absent.add(payload.file);
-        continue;
-      }
-      const problem = checkSnapshot(dir, payload, record.seq, record.offset, replayer);
-      if (problem) report.problems.push(`snapshot ${payload.file} (record ${record.seq}): ${problem}`);
-      snapshotsChecked++;
+  const ending = readJournal(path, 0, (record) => {
+    records++;
+    if (records === 1 && record.kind !== RecordKind.Start) report.problems.push('the journal does not begin with its start record');
+    replayer.apply(record);
+    unrelayed.see(record, replayer.inputs);
+    if (record.kind !== RecordKind.Snapshot) return;
+    let payload: SnapshotPayload;
+    try {
+      payload = readJsonPayload<SnapshotPayload>(record.payload);
+    } catch {
+      return; // reported by the replayer
     }
-    report.problems.push(...replayer.problems);
-    if (unrelayed.offset !== undefined) {
-      report.notes.push(`a batch at byte ${unrelayed.offset} has no outbox record after it (a consumer crashed between the two): the next consumer cuts it off and reads its entries again`);
+    named.add(payload.file);
+    for (const file of payload.retired) named.delete(file);
+    if (!existsSync(join(dir, payload.file))) {
+      absent.add(payload.file);
+      return;
     }
-    const tail = reader.tail;
-    if (tail.kind === 'corrupt') {
-      report.problems.push(`damaged record at byte ${tail.offset} (${tail.why}), with good records after it: the journal cannot be read past it`);
-    } else if (tail.kind === 'torn') {
-      report.notes.push(`torn last record at byte ${tail.offset} (${tail.why}): a crash cut a write short; the next run cuts it off and reads its rows again from the input`);
-    }
-  } finally {
-    reader.close();
+    const problem = checkSnapshot(dir, payload, record.seq, record.offset, replayer);
+    if (problem) report.problems.push(`snapshot ${payload.file} (record ${record.seq}): ${problem}`);
+    snapshotsChecked++;
+  });
+  report.problems.push(...replayer.problems);
+  if (unrelayed.offset !== undefined) {
+    report.notes.push(`a batch at byte ${unrelayed.offset} has no outbox record after it (a consumer crashed between the two): the next consumer cuts it off and reads its entries again`);
+  }
+  if (ending.kind === 'damaged') {
+    report.problems.push(`damaged record at byte ${ending.offset} (${ending.why}), with good records after it: the journal cannot be read past it`);
+  } else if (ending.kind === 'torn') {
+    report.notes.push(`torn last record at byte ${ending.offset} (${ending.why}): a crash cut a write short; the next run cuts it off and reads its rows again from the input`);
   }
   for (const file of named) {
     if (absent.has(file)) report.problems.push(`snapshot ${file} is missing (the journal still holds every record: the next run rebuilds the state from it)`);
@@ -91,7 +85,7 @@ export function verifyJournal(dir: string): VerifyReport {
     `journal '${dir}': ${records} records, ${replayer.rows} rows, ${inputs.length} input${inputs.length === 1 ? '' : 's'}${open ? ` (the last unfinished, at line ${open.nextLine})` : ''}, ${snapshotsChecked} snapshot${snapshotsChecked === 1 ? '' : 's'} checked, ${countAccounts(replayer.ledger)} accounts`,
   );
   inputs.forEach((input) => {
-    report.summary.push(`  input ${input.index + 1}: ${input.name} ${describeInputId(input.sha256)} ${input.rows} rows (${input.rejected} rejected), ${input.complete ? 'applied' : `unfinished at line ${input.nextLine}`}`);
+    report.summary.push(`  input ${input.index + 1}: ${input.name} ${describeInputId(input)} ${input.rows} rows (${input.rejected} rejected), ${input.complete ? 'applied' : `unfinished at line ${input.nextLine}`}`);
   });
   return report;
 }
@@ -110,6 +104,6 @@ function checkSnapshot(dir: string, payload: SnapshotPayload, recordSeq: number,
   if (snapshot.journalOffset !== recordOffset) return `it points at byte ${snapshot.journalOffset}, its record is at byte ${recordOffset}`;
   const difference = stateDifference(snapshot.state, replayer.ledger.exportState());
   if (difference) return `its state is not the journal's replayed state: ${difference}`;
-  if (JSON.stringify(snapshot.inputs) !== JSON.stringify(replayer.inputs)) return 'its inputs are not the journal\'s';
+  if (JSON.stringify(storedInputs(snapshot.inputs)) !== JSON.stringify(storedInputs(replayer.inputs))) return 'its inputs are not the journal\'s';
   return undefined;
 }
