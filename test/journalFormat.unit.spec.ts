@@ -1,8 +1,8 @@
 // The journal's pure parts: framing and checksums, the Batch payload, snapshot files, how the
 // reader tells a torn end from damage, and the Replayer's checks (sequence, decisions).
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../src/domain/ledger.js';
@@ -26,6 +26,8 @@ import {
 } from '../src/journal/format.js';
 import type { InputEntry } from '../src/journal/inputs.js';
 import { type JournalEnding, JournalReader, readJournal } from '../src/journal/journalReader.js';
+import { JournalDamaged } from '../src/journal/journalError.js';
+import { journaledRejects } from '../src/journal/journaledRejects.js';
 import { JournalWriter } from '../src/journal/journalWriter.js';
 import { Replayer } from '../src/journal/replayer.js';
 import { decodeSnapshot, encodeSnapshot, readSnapshotFile, snapshotName, writeSnapshotFile } from '../src/journal/snapshotFile.js';
@@ -496,5 +498,41 @@ describe('Replayer', () => {
     decidedBatch(DAY1.slice(0, 6), expected);
     expect(stateDifference(replayer.ledger.exportState(), expected.exportState())).toBeUndefined();
     expect(replayer.ledger.exportState().held[1]).toBe(100_000);
+  });
+});
+
+describe('journaledRejects acts on how the reading ended', () => {
+  /** writeJournal's file as the journal.log of its own directory. */
+  const inDir = (path: string): string => {
+    const dir = `${path}.d`;
+    mkdirSync(dir);
+    renameSync(path, join(dir, 'journal.log'));
+    return join(dir, 'journal.log');
+  };
+  const inputOf = (path: string): InputEntry => {
+    const replayer = new Replayer();
+    readJournal(path, 0, (record) => replayer.apply(record));
+    return replayer.inputs[0]!;
+  };
+
+  it('a sound journal: every rejected row of the input', () => {
+    const path = inDir(writeJournal().path);
+    const input = inputOf(path);
+    const lines: number[] = [];
+    journaledRejects(dirname(path), input, (line) => void lines.push(line));
+    expect(lines.length).toBe(input.rejected);
+    expect(lines.length).toBeGreaterThan(0);
+  });
+
+  it('damage inside the input (a bad frame with good records after it): refused, never a shorter list (was a bug)', () => {
+    const written = writeJournal();
+    const { offsets } = written;
+    const path = inDir(written.path);
+    const input = inputOf(path);
+    flipByte(path, offsets[3]! + FRAME_BYTES + 20);
+    expect(() => journaledRejects(dirname(path), input, () => undefined)).toThrow(JournalDamaged);
+    expect(() => journaledRejects(dirname(path), input, () => undefined)).toThrow(
+      new RegExp(`is damaged at byte ${offsets[3]} \\(checksum mismatch\\): it holds \\d+ of the ${input.rows} rows of input 1 \\('day1.csv'\\)`),
+    );
   });
 });

@@ -72,11 +72,12 @@ export class Journal {
         options.warn(`journal '${dir}': removed ${temp}, a snapshot a crash left half-written (never used)`);
       }
       const path = join(dir, JOURNAL_FILE);
+      // Recovered first: a journal.log that is missing while snapshots prove it held records is refused, not made anew.
+      const { replayer, end } = recover(dir, options);
       if (!existsSync(path)) {
         writeFileSync(path, '');
         if (options.fsync !== 'off') syncDirectory(dir);
       }
-      const { replayer, end } = recover(dir, options);
       const writer = new JournalWriter(path, end, replayer.seq, options.fsync);
       if (replayer.seq === 0) {
         // A new journal, or one whose start record a crash never finished writing.

@@ -91,6 +91,15 @@ export class JournaledInput {
     return this.input;
   }
 
+  /**
+   * Where reading goes on: past the input's last journaled batch; undefined (the start, the
+   * header checked) for a new input, and for one whose InputBegin a crash left with no batch after it.
+   */
+  get start(): { offset: number; line: number } | undefined {
+    const { plan } = this;
+    return plan.kind === 'resume' && plan.input.nextLine > 0 ? { offset: plan.input.nextOffset, line: plan.input.nextLine } : undefined;
+  }
+
   /** The input's entry, begun now if it was not yet. */
   begin(): InputEntry {
     if (this.input === undefined) {

@@ -6,6 +6,7 @@ import { JOURNAL_FILE, readJsonPayload, RecordKind, type SnapshotPayload } from 
 import { describeInputId } from './inputKind.js';
 import { storedInputs, unfinishedInput } from './inputs.js';
 import { readJournal } from './journalReader.js';
+import { lostHistory } from './recovery.js';
 import { Replayer } from './replayer.js';
 import { UnrelayedBatch } from './unrelayedBatch.js';
 import { isSnapshotName, isSnapshotTempName, readSnapshotFile } from './snapshotFile.js';
@@ -29,7 +30,7 @@ export function verifyJournal(dir: string): VerifyReport {
   const report: VerifyReport = { summary: [], problems: [], notes: [] };
   const path = join(dir, JOURNAL_FILE);
   if (!existsSync(path)) {
-    report.problems.push(`no journal: ${path} does not exist`);
+    report.problems.push(`no journal: ${path} does not exist`, ...lostHistoryProblems(dir, 0, 0));
     return report;
   }
   const replayer = new Replayer();
@@ -39,8 +40,12 @@ export function verifyJournal(dir: string): VerifyReport {
   let records = 0;
   let snapshotsChecked = 0;
   const unrelayed = new UnrelayedBatch();
+  let end = 0;
+  let lastSeq = 0;
   const ending = readJournal(path, 0, (record) => {
     records++;
+    end = record.end;
+    lastSeq = record.seq;
     if (records === 1 && record.kind !== RecordKind.Start) report.problems.push('the journal does not begin with its start record');
     replayer.apply(record);
     unrelayed.see(record, replayer.inputs);
@@ -70,11 +75,13 @@ export function verifyJournal(dir: string): VerifyReport {
   } else if (ending.kind === 'torn') {
     report.notes.push(`torn last record at byte ${ending.offset} (${ending.why}): a crash cut a write short; the next run cuts it off and reads its rows again from the input`);
   }
+  const lost = lostHistoryProblems(dir, end, lastSeq);
+  report.problems.push(...lost);
   for (const file of named) {
     if (absent.has(file)) report.problems.push(`snapshot ${file} is missing (the journal still holds every record: the next run rebuilds the state from it)`);
   }
   for (const file of readdirSync(dir).filter(isSnapshotName)) {
-    if (!named.has(file)) report.notes.push(`${file} is not a snapshot the journal names (left by a crash, or retired); it is never used`);
+    if (!named.has(file) && !lost.some((problem) => problem.startsWith(`snapshot ${file} `))) report.notes.push(`${file} is not a snapshot the journal names (left by a crash, or retired); it is never used`);
   }
   for (const file of readdirSync(dir).filter(isSnapshotTempName).sort()) {
     report.notes.push(`${file} is a snapshot a crash left half-written; it is never used, and the next run removes it`);
@@ -88,6 +95,22 @@ export function verifyJournal(dir: string): VerifyReport {
     report.summary.push(`  input ${input.index + 1}: ${input.name} ${describeInputId(input)} ${input.rows} rows (${input.rejected} rejected), ${input.complete ? 'applied' : `unfinished at line ${input.nextLine}`}`);
   });
   return report;
+}
+
+/** Every intact snapshot file that holds the state as of a record past the journal's last good one. */
+function lostHistoryProblems(dir: string, end: number, lastSeq: number): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter(isSnapshotName)
+    .sort()
+    .flatMap((file) => {
+      try {
+        const lost = lostHistory(file, readSnapshotFile(dir, file).snapshot, end, lastSeq);
+        return lost === undefined ? [] : [lost];
+      } catch {
+        return []; // a damaged snapshot is reported where the journal names it, and proves nothing
+      }
+    });
 }
 
 /** What is wrong with a snapshot named by a Snapshot record, against the state replayed up to it. */

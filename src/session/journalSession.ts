@@ -66,7 +66,7 @@ export class JournalSession {
 
   /** Where reading starts: past what the journal holds of this input. */
   get start(): { offset: number; line: number } | undefined {
-    return this.plan.kind === 'resume' ? { offset: this.plan.input.nextOffset, line: this.plan.input.nextLine } : undefined;
+    return this.input.start;
   }
 
   get chunks(): AsyncIterable<Buffer> {
