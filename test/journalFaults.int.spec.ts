@@ -1,12 +1,13 @@
 // Faults of issue 13 on a --journal directory, through the real binary: a journal that lost
 // history next to snapshots proving more, damage before the newest snapshot, and a crash right
-// after an input's first record. Each is a refusal with one line (never a wrong balance, never a
+// after an input's first record, an input that changes while it is read. Each is a refusal with one line (never a wrong balance, never a
 // snapshot deleted) or an identical result.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBuiltBinary } from './support/builtBinary.js';
+import { type PayrunExit, spawnPayrun } from './support/crashLoop.js';
 import { accountsOf, expectRefused, flipByte, Kind, lines, listRecords, payrun, type RecordInfo, splitCsv } from './support/journalTools.js';
 
 const ROWS_DAY1 = 40_000;
@@ -128,5 +129,77 @@ describe('a crash right after an input began (its InputBegin the last record)', 
     expect(readFileSync(rejects, 'utf8')).toBe(rejectsDay1);
     expect(accountsOf(['--journal', dir, ...JOURNAL_FLAGS, '-q', day2])).toBe(plainAll);
     expect(payrun(['journal', 'verify', dir]).status).toBe(0);
+  });
+});
+
+describe('the input changes under a journaled run (truncated or appended to mid-run)', () => {
+  const ROWS_BIG = 600_000;
+  let big = '';
+  let original = Buffer.alloc(0);
+  let plainBig = '';
+  let plainBigRejects = '';
+
+  beforeAll(() => {
+    big = join(tempDir(), 'big.csv');
+    const g = payrun(['generate', '-n', String(ROWS_BIG), '-c', '200', '--seed', '17', '-q', big]);
+    expect(g.status, g.stderr).toBe(0);
+    original = readFileSync(big);
+    const rejects = join(tempDir(), 'big-plain-rejects.csv');
+    plainBig = accountsOf(['--workers', '0', '-q', '--rejects', rejects, big]);
+    plainBigRejects = readFileSync(rejects, 'utf8');
+  });
+
+  /** Starts a journaled run of big.csv and changes the file once its first batches are journaled. */
+  async function runWhileChanging(dir: string, change: () => void): Promise<PayrunExit> {
+    let changed = false;
+    const exit = await spawnPayrun(['--journal', dir, '--workers', '0', '--fsync', 'off', '--snapshot-every', '100000000', big], {
+      control: () => {
+        const timer = setInterval(() => {
+          if (!changed && existsSync(journalLog(dir)) && statSync(journalLog(dir)).size > 200_000) {
+            changed = true;
+            change();
+          }
+        }, 2);
+        return () => clearInterval(timer);
+      },
+    });
+    expect(changed, 'the run ended before the file could be changed').toBe(true);
+    return exit;
+  }
+
+  function expectChangedRefusal(exit: PayrunExit, dir: string): void {
+    expect(exit.code, exit.stderr).toBe(1);
+    expect(exit.stdout.length).toBe(0);
+    const last = lines(exit.stderr).at(-1)!;
+    expect(last).toMatch(new RegExp(`^payrun: '${big}' changed while it was read \\(${original.length} bytes, sha256 [0-9a-f]{12} when the run began; .*\\); it stays unfinished in journal '${dir}': restore that content and run the same command to finish it$`));
+    expect(lines(exit.stderr)).toHaveLength(1);
+    const v = payrun(['journal', 'verify', dir]);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/input 1: .* unfinished at line \d+/);
+  }
+
+  /** The content put back: the same command resumes and finishes with the accounts and rejects of a plain run. */
+  function expectResumedAfterRestore(dir: string): void {
+    writeFileSync(big, original);
+    const rejects = `${dir}-rejects.csv`;
+    const r = payrun(['--journal', dir, '--workers', '0', '--rejects', rejects, big]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('resuming');
+    expect(r.stdout).toBe(plainBig);
+    expect(readFileSync(rejects, 'utf8')).toBe(plainBigRejects);
+  }
+
+  it('truncated mid-line: one line, exit 1, the input unfinished; restored, it resumes to the plain result', async () => {
+    const dir = join(tempDir(), `case-${copies++}`);
+    const exit = await runWhileChanging(dir, () => truncateSync(big, Math.floor(original.length / 2) + 3));
+    expectChangedRefusal(exit, dir);
+    expectResumedAfterRestore(dir);
+  });
+
+  it('appended to: the same refusal; restored, the same result', async () => {
+    const dir = join(tempDir(), `case-${copies++}`);
+    const exit = await runWhileChanging(dir, () => appendFileSync(big, 'deposit,1,4000000000,1.0\n'));
+    expectChangedRefusal(exit, dir);
+    expectResumedAfterRestore(dir);
   });
 });

@@ -7,6 +7,7 @@ import { type FsyncMode } from '../journal/fsyncMode.js';
 import { type InputPlan, JournaledInput } from '../journal/journaledInput.js';
 import { JournalError } from '../journal/journalError.js';
 import { journaledRejects } from '../journal/journaledRejects.js';
+import { ReadCheck } from './readCheck.js';
 
 export type { InputPlan } from '../journal/journaledInput.js';
 
@@ -30,6 +31,7 @@ export class JournalSession {
   private constructor(
     private readonly input: JournaledInput,
     private readonly source: InputSource & { size: number },
+    private readonly check: ReadCheck,
   ) {
     const onSignal = (signal: NodeJS.Signals): void => {
       this.signal ??= signal;
@@ -47,8 +49,9 @@ export class JournalSession {
       throw new JournalError(`--journal needs an input it can read again to resume; '${source.name}' is not a regular file`);
     }
     const claim = { kind: 'file', sha256: contentHash(source.file.fd), size: source.size, name: source.name } as const;
+    const check = new ReadCheck(source.file.fd, source.name, claim.sha256, claim.size, options.dir);
     const input = JournaledInput.open(options.dir, claim, { fsync: options.fsync, snapshotEvery: options.snapshotEvery, warn: options.warn });
-    return new JournalSession(input, source as InputSource & { size: number });
+    return new JournalSession(input, source as InputSource & { size: number }, check);
   }
 
   get plan(): InputPlan {
@@ -69,8 +72,10 @@ export class JournalSession {
     return this.input.start;
   }
 
+  /** The input from where reading starts, every chunk checked to be of the content hashed (ReadCheck). */
   get chunks(): AsyncIterable<Buffer> {
-    return this.source.file!.chunksFrom(this.start?.offset ?? 0);
+    const from = this.start?.offset ?? 0;
+    return this.check.chunks(this.source.file!.chunksFrom(from), from);
   }
 
   /** Bytes of the input still to be read. */
