@@ -1,8 +1,8 @@
 // The journal's pure parts: framing and checksums, the Batch payload, snapshot files, how the
 // reader tells a torn end from damage, and the Replayer's checks (sequence, decisions).
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger } from '../src/domain/ledger.js';
@@ -25,7 +25,9 @@ import {
   writeJsonPayload,
 } from '../src/journal/format.js';
 import type { InputEntry } from '../src/journal/inputs.js';
-import { JournalReader, type JournalTail, readRecords } from '../src/journal/journalReader.js';
+import { type JournalEnding, JournalReader, readJournal } from '../src/journal/journalReader.js';
+import { JournalDamaged } from '../src/journal/journalError.js';
+import { journaledRejects } from '../src/journal/journaledRejects.js';
 import { JournalWriter } from '../src/journal/journalWriter.js';
 import { Replayer } from '../src/journal/replayer.js';
 import { decodeSnapshot, encodeSnapshot, readSnapshotFile, snapshotName, writeSnapshotFile } from '../src/journal/snapshotFile.js';
@@ -180,7 +182,7 @@ describe('batch payload', () => {
 
 describe('snapshot file', () => {
   const inputs: InputEntry[] = [
-    { index: 0, sha256: 'f'.repeat(64), size: 123, name: 'day1.csv', journalOffset: 80, complete: true, nextOffset: 123, nextLine: 12, rows: 11, rejected: 3 },
+    { index: 0, kind: 'file', sha256: 'f'.repeat(64), size: 123, name: 'day1.csv', journalOffset: 80, complete: true, nextOffset: 123, nextLine: 12, rows: 11, rejected: 3 },
   ];
 
   it('encode/decode round-trips seq, offset, inputs and the whole state', () => {
@@ -280,15 +282,12 @@ function writeJournal(): { path: string; offsets: number[]; ends: number[]; rows
   return { path, offsets, ends, rows };
 }
 
-function readAll(path: string): { records: JournalRecord[]; tail: JournalTail } {
+function readAll(path: string): { records: JournalRecord[]; tail: JournalEnding } {
   const records: JournalRecord[] = [];
-  const reader = new JournalReader(path);
-  try {
-    for (let record = reader.next(); record !== undefined; record = reader.next()) records.push(record);
-    return { records, tail: reader.tail };
-  } finally {
-    reader.close();
-  }
+  const tail = readJournal(path, 0, (record) => {
+    records.push(record);
+  });
+  return { records, tail };
 }
 
 function flipByte(path: string, at: number): void {
@@ -301,22 +300,16 @@ describe('JournalReader: clean, torn or corrupt', () => {
   it('reads every record of a sound journal, in order, 8-byte aligned, and ends clean', () => {
     const { path, offsets, ends } = writeJournal();
     const { records, tail } = readAll(path);
-    expect(tail).toEqual({ kind: 'clean' });
+    expect(tail).toEqual({ kind: 'clean', offset: ends[5] });
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(records.map((r) => r.kind)).toEqual([1, 2, 3, 3, 3, 4]);
     expect(records.map((r) => r.offset)).toEqual(offsets);
     expect(records.map((r) => r.end)).toEqual(ends);
     for (const r of records) expect(r.offset % 8).toBe(0);
-    // readRecords yields the same and returns the tail.
-    const gen = readRecords(path);
-    let step = gen.next();
+    // A reader that stops says where: the ending is 'stopped' just past the record it stopped at.
     let count = 0;
-    while (!step.done) {
-      count++;
-      step = gen.next();
-    }
-    expect(count).toBe(6);
-    expect(step.value).toEqual({ kind: 'clean' });
+    expect(readJournal(path, 0, () => (++count === 2 ? 'stop' : undefined))).toEqual({ kind: 'stopped', offset: ends[1] });
+    expect(count).toBe(2);
   });
 
   it('can start reading at a record boundary', () => {
@@ -324,6 +317,9 @@ describe('JournalReader: clean, torn or corrupt', () => {
     const reader = new JournalReader(path, offsets[3]!);
     expect(reader.next()?.seq).toBe(4);
     reader.close();
+    const seqs: number[] = [];
+    expect(readJournal(path, offsets[3]!, (record) => void seqs.push(record.seq)).kind).toBe('clean');
+    expect(seqs).toEqual([4, 5, 6]);
   });
 
   it('a file cut mid-record (the last, or a middle one with everything after it gone) is a torn tail at that record', () => {
@@ -342,7 +338,7 @@ describe('JournalReader: clean, torn or corrupt', () => {
     truncateSync(path, offsets[4]!);
     const { records, tail } = readAll(path);
     expect(records.length).toBe(4);
-    expect(tail).toEqual({ kind: 'clean' });
+    expect(tail).toEqual({ kind: 'clean', offset: offsets[4] });
   });
 
   it('a flipped byte in a middle record (payload, CRC, length or magic) is corruption: good records follow', () => {
@@ -353,7 +349,7 @@ describe('JournalReader: clean, torn or corrupt', () => {
       flipByte(path, at + delta);
       const { records, tail } = readAll(path);
       expect(records.length, where).toBe(3);
-      expect(tail.kind, where).toBe('corrupt');
+      expect(tail.kind, where).toBe('damaged');
       expect((tail as { offset: number }).offset).toBe(at);
     }
   });
@@ -363,7 +359,7 @@ describe('JournalReader: clean, torn or corrupt', () => {
     flipByte(path, FRAME_BYTES + 6);
     const { records, tail } = readAll(path);
     expect(records.length).toBe(0);
-    expect(tail).toMatchObject({ kind: 'corrupt', offset: 0 });
+    expect(tail).toMatchObject({ kind: 'damaged', offset: 0 });
   });
 
   it('a flipped byte in the last record is a torn tail (nothing good after it)', () => {
@@ -502,5 +498,41 @@ describe('Replayer', () => {
     decidedBatch(DAY1.slice(0, 6), expected);
     expect(stateDifference(replayer.ledger.exportState(), expected.exportState())).toBeUndefined();
     expect(replayer.ledger.exportState().held[1]).toBe(100_000);
+  });
+});
+
+describe('journaledRejects acts on how the reading ended', () => {
+  /** writeJournal's file as the journal.log of its own directory. */
+  const inDir = (path: string): string => {
+    const dir = `${path}.d`;
+    mkdirSync(dir);
+    renameSync(path, join(dir, 'journal.log'));
+    return join(dir, 'journal.log');
+  };
+  const inputOf = (path: string): InputEntry => {
+    const replayer = new Replayer();
+    readJournal(path, 0, (record) => replayer.apply(record));
+    return replayer.inputs[0]!;
+  };
+
+  it('a sound journal: every rejected row of the input', () => {
+    const path = inDir(writeJournal().path);
+    const input = inputOf(path);
+    const lines: number[] = [];
+    journaledRejects(dirname(path), input, (line) => void lines.push(line));
+    expect(lines.length).toBe(input.rejected);
+    expect(lines.length).toBeGreaterThan(0);
+  });
+
+  it('damage inside the input (a bad frame with good records after it): refused, never a shorter list (was a bug)', () => {
+    const written = writeJournal();
+    const { offsets } = written;
+    const path = inDir(written.path);
+    const input = inputOf(path);
+    flipByte(path, offsets[3]! + FRAME_BYTES + 20);
+    expect(() => journaledRejects(dirname(path), input, () => undefined)).toThrow(JournalDamaged);
+    expect(() => journaledRejects(dirname(path), input, () => undefined)).toThrow(
+      new RegExp(`is damaged at byte ${offsets[3]} \\(checksum mismatch\\): it holds \\d+ of the ${input.rows} rows of input 1 \\('day1.csv'\\)`),
+    );
   });
 });

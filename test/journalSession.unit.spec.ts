@@ -11,7 +11,7 @@ import { JournalSession } from '../src/session/journalSession.js';
 import { Journal } from '../src/journal/journal.js';
 import { JournalError } from '../src/journal/journalError.js';
 import { verifyJournal } from '../src/journal/verify.js';
-import { stdinStreamId } from '../src/session/streamJournal.js';
+import { stdinStreamId } from '../src/journal/inputKind.js';
 
 let tmp = '';
 let dir = '';

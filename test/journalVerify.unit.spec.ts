@@ -4,10 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeInputId } from '../src/journal/inputId.js';
+import { describeInputId, inputKindOf, stdinStreamId } from '../src/journal/inputKind.js';
 import { Journal } from '../src/journal/journal.js';
 import { verifyJournal } from '../src/journal/verify.js';
-import { stdinStreamId } from '../src/session/streamJournal.js';
 
 let dir = '';
 afterEach(() => {
@@ -17,9 +16,10 @@ afterEach(() => {
 
 describe('describeInputId', () => {
   it('cuts a SHA-256 to 12 hex digits and keeps a stream id whole', () => {
-    expect(describeInputId('0123456789abcdef'.repeat(4))).toBe('sha256 0123456789ab');
-    expect(describeInputId('stream:stdin:2024-05-06T07:08:09.010Z:4242')).toBe('id stream:stdin:2024-05-06T07:08:09.010Z:4242');
-    expect(describeInputId('stream:payrun:tx')).toBe('id stream:payrun:tx');
+    const describe = (id: string): string => describeInputId({ kind: inputKindOf(id), sha256: id });
+    expect(describe('0123456789abcdef'.repeat(4))).toBe('sha256 0123456789ab');
+    expect(describe('stream:stdin:2024-05-06T07:08:09.010Z:4242')).toBe('id stream:stdin:2024-05-06T07:08:09.010Z:4242');
+    expect(describe('stream:payrun:tx')).toBe('id stream:payrun:tx');
   });
 });
 

@@ -1,16 +1,14 @@
 // payrun stream's pure parts: groups of lines → batches with their places, per-row events, and
-// what a stream run does with a journal's unfinished input.
+// how a stream run's input is named.
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../src/domain/ledger.js';
 import { RunStats } from '../src/engine/runStats.js';
 import { formatAccounts } from '../src/io/accountsCsv.js';
 import { InputError } from '../src/io/inputError.js';
-import { type InputEntry, STREAM_INPUT } from '../src/journal/inputs.js';
-import { JournalError } from '../src/journal/journalError.js';
 import { decideRows } from '../src/engine/decideRows.js';
 import { LineGroups } from '../src/io/lineGroups.js';
 import { STOPPED, StopSignal } from '../src/cli/stopSignal.js';
-import { STDIN_STREAM, stdinStreamId, unfinishedToClose } from '../src/session/streamJournal.js';
+import { inputKindOf, stdinStreamId } from '../src/journal/inputKind.js';
 import { csv, runCsv } from './support/runCsv.js';
 
 interface Streamed {
@@ -91,27 +89,11 @@ describe('LineGroups + decideRows', () => {
   });
 });
 
-function entry(sha256: string, complete: boolean, name = 'stdin'): InputEntry {
-  return { index: 0, sha256, size: 0, name, journalOffset: 0, complete, nextOffset: 10, nextLine: 4, rows: 3, rejected: 0 };
-}
-
-describe('unfinishedToClose', () => {
-  it('closes an earlier stdin stream, leaves a finished journal alone', () => {
-    expect(unfinishedToClose('j', [])).toBeUndefined();
-    expect(unfinishedToClose('j', [entry('ab'.repeat(32), true)])).toBeUndefined();
-    const stale = entry(stdinStreamId(new Date(0), 42), false);
-    expect(unfinishedToClose('j', [entry('ab'.repeat(32), true), stale])).toBe(stale);
-  });
-
-  it('refuses an unfinished file or another kind of stream', () => {
-    expect(() => unfinishedToClose('j', [entry('ab'.repeat(32), false, 'day1.csv')])).toThrow(JournalError);
-    expect(() => unfinishedToClose('j', [entry('ab'.repeat(32), false, 'day1.csv')])).toThrow(/unfinished run of 'day1.csv'.*run that file again/);
-    expect(() => unfinishedToClose('j', [entry(`${STREAM_INPUT}payrun:tx:3`, false)])).toThrow(/unfinished stream input 'stream:payrun:tx:3'/);
-  });
-
-  it('names a stream run by time and pid', () => {
-    expect(stdinStreamId(new Date(0), 42)).toBe(`${STDIN_STREAM}1970-01-01T00:00:00.000Z:42`);
-    expect(STDIN_STREAM).toBe('stream:stdin:');
+// What a stream run does with a journal's unfinished input: test/journalInput.unit.spec.ts.
+describe('stdinStreamId', () => {
+  it('names a stream run by time and pid, an input of kind stdin', () => {
+    expect(stdinStreamId(new Date(0), 42)).toBe('stream:stdin:1970-01-01T00:00:00.000Z:42');
+    expect(inputKindOf(stdinStreamId())).toBe('stdin');
   });
 });
 

@@ -1,4 +1,4 @@
-import { PARTITION_INPUT } from '../journal/inputs.js';
+import { partitionInputId as journalPartitionId } from '../journal/inputKind.js';
 
 /** The Redis keys of one cluster (docs/cluster-design.md), all under one prefix. */
 export class ClusterKeys {
@@ -63,7 +63,7 @@ export const GROUP = 'payrun';
 
 /** The journal input id of partition p of the cluster under prefix. */
 export function partitionInputId(prefix: string, p: number): string {
-  return `${PARTITION_INPUT}${prefix}:tx:${p}`;
+  return journalPartitionId(`${prefix}:tx:${p}`);
 }
 
 /** Stream entry ids `a-b` in order (numerically); '' is before every id. */

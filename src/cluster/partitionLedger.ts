@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { DEFAULT_SNAPSHOT_EVERY } from '../journal/journal.js';
 import { Ledger } from '../domain/ledger.js';
 import { namesAccount, type RejectReason } from '../domain/rejectReason.js';
 import { DUPLICATE_FLAG } from '../domain/txType.js';
@@ -8,11 +7,9 @@ import { parseLines } from '../io/lineParser.js';
 import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
 import type { OutboxPayload } from '../journal/format.js';
-import { type InputEntry, unfinishedInput } from '../journal/inputs.js';
-import { Journal } from '../journal/journal.js';
 import { type FsyncMode } from '../journal/fsyncMode.js';
+import { JournaledInput } from '../journal/journaledInput.js';
 import { decideRowEvents } from '../engine/decideRows.js';
-import { ClusterError } from './clusterError.js';
 import { compareIds, partitionInputId } from './keys.js';
 import type { Commit, DeadLetter, LogEntry } from './transport.js';
 
@@ -54,26 +51,17 @@ export class PartitionLedger {
 
   private constructor(
     readonly partition: number,
-    private readonly journal: Journal,
+    private readonly journal: JournaledInput,
     readonly ledger: Ledger,
-    private input: InputEntry | undefined,
-    private readonly inputId: string,
-    private readonly streamName: string,
     private readonly owner: string,
     private readonly maxDeliveries: number,
   ) {}
 
   static open(dir: string, prefix: string, p: number, owner: string, fsync: FsyncMode, warn: (line: string) => void, maxDeliveries = DEFAULT_MAX_DELIVERIES): PartitionLedger {
-    return Journal.openFor(join(dir, `p${p}`), { fsync, warn }, (journal) => {
-      const id = partitionInputId(prefix, p);
-      const open = unfinishedInput(journal.inputs);
-      if (open !== undefined && open.sha256 !== id) {
-        throw new ClusterError(`journal '${journal.dir}' holds an unfinished input '${open.name}', not partition ${p} of '${prefix}'`);
-      }
-      const mine = journal.find(id);
-      if (mine?.complete === true) throw new ClusterError(`journal '${journal.dir}' has ended partition ${p} of '${prefix}'`);
-      return new PartitionLedger(p, journal, Ledger.fromState(journal.recovered), mine, id, `${prefix}:tx:${p}`, owner, maxDeliveries);
-    });
+    // The partition stream is one journal input that never ends: resumed by whoever takes the partition.
+    const claim = { kind: 'partition', id: partitionInputId(prefix, p), name: `${prefix}:tx:${p}`, label: `partition ${p} of '${prefix}'` } as const;
+    const journal = JournaledInput.open(join(dir, `p${p}`), claim, { fsync, warn });
+    return new PartitionLedger(p, journal, Ledger.fromState(journal.state), owner, maxDeliveries);
   }
 
   get dir(): string {
@@ -82,12 +70,12 @@ export class PartitionLedger {
 
   /** The id of the last entry journaled ('' before any). */
   get position(): string {
-    return this.input?.outbox?.lastId ?? '';
+    return this.journal.entry?.outbox?.lastId ?? '';
   }
 
   /** The last batch's outbox, to relay again when Redis has not committed it (a crash in between). */
   lastOutbox(): OutboxPayload | undefined {
-    return this.input ? this.journal.readOutbox(this.input) : undefined;
+    return this.journal.lastOutbox();
   }
 
   /** The commit of a journaled Outbox record, rebuilt from it and the ledger (which is as of that record). */
@@ -151,14 +139,14 @@ export class PartitionLedger {
 
     const prevId = position;
     const lastId = fresh[fresh.length - 1]!.id;
-    this.input ??= this.journal.begin(this.inputId, 0, this.streamName);
+    const input = this.journal.begin();
     if (batch.count > 0) {
-      const place = { offset: this.input.nextOffset, base: this.input.nextLine, nextOffset: this.input.nextOffset + text.length, nextLine: this.input.nextLine + batch.lines };
-      this.journal.append(this.input, batch, place);
+      const place = { offset: input.nextOffset, base: input.nextLine, nextOffset: input.nextOffset + text.length, nextLine: input.nextLine + batch.lines };
+      this.journal.record(batch, place);
     }
     const outboxEvents = events.concat(dead.map((d) => JSON.stringify({ id: d.id, partition: p, result: DEAD, error: d.error })));
-    this.journal.appendOutbox(this.input, lastId, outboxEvents, prevId, false);
-    if (this.journal.rowsSinceSnapshot >= DEFAULT_SNAPSHOT_EVERY) this.journal.snapshot(this.ledger.exportState());
+    this.journal.recordOutbox(lastId, outboxEvents, prevId);
+    if (this.journal.snapshotDue) this.journal.snapshot(this.ledger.exportState());
     const ack = fresh.map((entry) => entry.id);
     return { seen, rows: batch.count, commit: { partition: p, owner: this.owner, prevId, lastId, events, accounts: this.accountsOf(clients), dead, ack } };
   }
@@ -173,7 +161,7 @@ export class PartitionLedger {
   /** Snapshots what changed and lets go of the journal (another consumer may take the partition next). */
   async close(): Promise<void> {
     try {
-      if (this.journal.rowsSinceSnapshot > 0) this.journal.snapshot(this.ledger.exportState());
+      if (this.journal.pause()) this.journal.snapshot(this.ledger.exportState());
     } finally {
       await this.journal.close();
     }

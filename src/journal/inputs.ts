@@ -1,7 +1,12 @@
-/** One input file the journal has seen, as the records so far describe it. */
+import type { InputBeginPayload, InputEndPayload } from './format.js';
+import { type InputKind, inputKindOf } from './inputKind.js';
+
+/** One input the journal has seen, as the records so far describe it. */
 export interface InputEntry {
   /** 0-based, in the order the inputs were started. */
   index: number;
+  kind: InputKind;
+  /** The input's id: a file's SHA-256, a stream's `stream:...` name. */
   sha256: string;
   size: number;
   /** The name it was first run under (files are recognised by content, not by name). */
@@ -18,18 +23,60 @@ export interface InputEntry {
   outbox?: { seq: number; offset: number; lastId: string };
 }
 
-/** Inputs that are message streams, not files, carry this prefix instead of a SHA-256. */
-export const STREAM_INPUT = 'stream:';
+/** What a record does to the inputs (a Start or Snapshot record does nothing to them). */
+export type InputEvent =
+  | { type: 'begin'; begin: InputBeginPayload; offset: number }
+  | { type: 'batch'; input: number; rows: number; rejected: number; nextOffset: number; nextLine: number }
+  | { type: 'end'; end: InputEndPayload }
+  | { type: 'outbox'; input: number; seq: number; offset: number; lastId: string };
 
 /**
- * A partition of a cluster (`payrun consume`): a stream input whose tx-id ownership was decided
- * upstream by the publisher, across all partitions, so a recorded DUPLICATE_TX is a given that
- * the partition's own ledger cannot re-derive.
+ * The one way the input list changes: the journal's writer calls it for every record it appends,
+ * the replayer (recovery, verify, replay) for every record it reads, so both always agree. An
+ * event for an input that is not the unfinished one changes nothing (the replayer reports it).
+ * The open entry is updated in place: its holders (a run's session) see it go on.
  */
-export const PARTITION_INPUT = `${STREAM_INPUT}partition:`;
+export function evolveInputs(inputs: InputEntry[], event: InputEvent): InputEntry[] {
+  if (event.type === 'begin') {
+    const { sha256, size, name } = event.begin;
+    inputs.push({ index: inputs.length, kind: inputKindOf(sha256), sha256, size, name, journalOffset: event.offset, complete: false, nextOffset: 0, nextLine: 0, rows: 0, rejected: 0 });
+    return inputs;
+  }
+  const open = unfinishedInput(inputs);
+  if (open === undefined || open.index !== (event.type === 'end' ? event.end.input : event.input)) return inputs;
+  switch (event.type) {
+    case 'batch':
+      open.rows += event.rows;
+      open.rejected += event.rejected;
+      open.nextOffset = event.nextOffset;
+      open.nextLine = event.nextLine;
+      break;
+    case 'end':
+      open.complete = true;
+      break;
+    case 'outbox':
+      open.outbox = { seq: event.seq, offset: event.offset, lastId: event.lastId };
+      break;
+  }
+  return inputs;
+}
 
 /** The one input begun and not yet complete, if any (only the last can be). */
 export function unfinishedInput(inputs: readonly InputEntry[]): InputEntry | undefined {
   const last = inputs[inputs.length - 1];
   return last !== undefined && !last.complete ? last : undefined;
+}
+
+/** Inputs as a snapshot stores them (format 1: the kind is not stored, the id carries it). */
+export function storedInputs(inputs: readonly InputEntry[]): unknown[] {
+  return inputs.map(({ index, sha256, size, name, journalOffset, complete, nextOffset, nextLine, rows, rejected, outbox }) =>
+    outbox === undefined
+      ? { index, sha256, size, name, journalOffset, complete, nextOffset, nextLine, rows, rejected }
+      : { index, sha256, size, name, journalOffset, complete, nextOffset, nextLine, rows, rejected, outbox: { seq: outbox.seq, offset: outbox.offset, lastId: outbox.lastId } },
+  );
+}
+
+/** Inputs read back from a snapshot, each with its kind. */
+export function loadedInputs(stored: readonly Omit<InputEntry, 'kind'>[]): InputEntry[] {
+  return stored.map((input) => ({ ...input, kind: inputKindOf(input.sha256) }));
 }

@@ -5,3 +5,6 @@ export class JournalError extends Error {
     this.name = 'JournalError';
   }
 }
+
+/** The journal is damaged before its end, or disagrees with itself: nothing is run on it. */
+export class JournalDamaged extends JournalError {}

@@ -1,30 +1,55 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FRAME_BYTES, frameChecksum, type JournalRecord, MAX_PAYLOAD_BYTES, RECORD_MAGIC } from './format.js';
 
-/** How the journal ends: cleanly, with a torn last record (a crash mid-write), or damaged before its end. */
-export type JournalTail =
-  | { kind: 'clean' }
+/**
+ * How a reading of the journal ended: at its clean end, at a torn last record (a crash
+ * mid-write: a bad frame with no good record after it), at damage (a bad frame with good records
+ * after it), or where its reader chose to stop. `offset` is where the next record would start.
+ */
+export type JournalEnding =
+  | { kind: 'clean'; offset: number }
   | { kind: 'torn'; offset: number; why: string }
-  | { kind: 'corrupt'; offset: number; why: string };
+  | { kind: 'damaged'; offset: number; why: string }
+  | { kind: 'stopped'; offset: number };
+
+/** What a reader does with one record: 'stop' ends the reading there (the ending is then 'stopped'). */
+export type RecordVisit = (record: JournalRecord) => void | 'stop';
+
+/**
+ * The one way to read records: from byte `from` in order, each passed to `visit`, until the end
+ * of the file, the first bad frame, or `visit` says stop; returns how it ended, which every
+ * caller acts on (a 'damaged' ending is never taken for the end of the journal).
+ */
+export function readJournal(path: string, from: number, visit: RecordVisit): JournalEnding {
+  const reader = new JournalReader(path, from);
+  try {
+    for (let record = reader.next(); record !== undefined; record = reader.next()) {
+      if (visit(record) === 'stop') return { kind: 'stopped', offset: record.end };
+    }
+    return reader.ending;
+  } finally {
+    reader.close();
+  }
+}
 
 const READ_BYTES = 1 << 20;
 const SCAN_BYTES = READ_BYTES / 2;
 
 /**
  * Reads records in order from a byte offset, checking each frame (magic, length, CRC). At the
- * first bad frame it stops and says why in `tail`: a bad frame after which no good record
+ * first bad frame it stops and says why in `ending`: a bad frame after which no good record
  * follows is a torn write at the end (a crash), which recovery may cut off; a bad frame with
- * good records after it is damage, which nothing repairs silently.
+ * good records after it is damage, which nothing repairs silently. (Used through readJournal.)
  */
 export class JournalReader {
   readonly size: number;
-  tail: JournalTail = { kind: 'clean' };
   private readonly fd: number;
   private buf = Buffer.allocUnsafeSlow(READ_BYTES);
   /** buf holds the file's bytes [bufAt, bufAt + bufLength). */
   private bufAt = 0;
   private bufLength = 0;
   private pos: number;
+  private bad: (JournalEnding & { kind: 'torn' | 'damaged' }) | undefined;
 
   constructor(
     readonly path: string,
@@ -40,12 +65,17 @@ export class JournalReader {
     return this.pos;
   }
 
+  /** How the reading ends: clean while no bad frame has been met (at the end: clean). */
+  get ending(): JournalEnding {
+    return this.bad ?? { kind: 'clean', offset: this.pos };
+  }
+
   next(): JournalRecord | undefined {
-    if (this.tail.kind !== 'clean' || this.pos >= this.size) return undefined;
+    if (this.bad !== undefined || this.pos >= this.size) return undefined;
     const problem = this.frameProblem(this.pos);
     if (problem !== undefined) {
-      this.tail = this.laterRecordAfter(this.pos)
-        ? { kind: 'corrupt', offset: this.pos, why: problem }
+      this.bad = this.laterRecordAfter(this.pos)
+        ? { kind: 'damaged', offset: this.pos, why: problem }
         : { kind: 'torn', offset: this.pos, why: problem };
       return undefined;
     }
@@ -120,13 +150,3 @@ export class JournalReader {
   }
 }
 
-/** Every record from `from` to the end (or the first bad frame), then how the journal ends. */
-export function* readRecords(path: string, from = 0): Generator<JournalRecord, JournalTail> {
-  const reader = new JournalReader(path, from);
-  try {
-    for (let record = reader.next(); record !== undefined; record = reader.next()) yield record;
-    return reader.tail;
-  } finally {
-    reader.close();
-  }
-}

@@ -13,7 +13,7 @@ import {
   RecordKind,
   type StartPayload,
 } from './format.js';
-import { type InputEntry, PARTITION_INPUT, unfinishedInput } from './inputs.js';
+import { evolveInputs, type InputEntry, unfinishedInput } from './inputs.js';
 
 /** Stop a replay inside the batches of one input, after a given line (`journal replay --until-line`). */
 export interface LineLimit {
@@ -61,18 +61,7 @@ export class Replayer {
           const open = unfinishedInput(this.inputs);
           if (open) problem(`input ${begin.input} begins while input ${open.index} ('${open.name}') is unfinished`);
           if (begin.input !== this.inputs.length) problem(`input numbered ${begin.input}, expected ${this.inputs.length}`);
-          this.inputs.push({
-            index: this.inputs.length,
-            sha256: begin.sha256,
-            size: begin.size,
-            name: begin.name,
-            journalOffset: record.offset,
-            complete: false,
-            nextOffset: 0,
-            nextLine: 0,
-            rows: 0,
-            rejected: 0,
-          });
+          evolveInputs(this.inputs, { type: 'begin', begin, offset: record.offset });
           return;
         }
         case RecordKind.Batch:
@@ -86,7 +75,7 @@ export class Replayer {
             return;
           }
           if (end.rows !== open.rows) problem(`input ${end.input} ends with ${end.rows} rows, its batches hold ${open.rows}`);
-          open.complete = true;
+          evolveInputs(this.inputs, { type: 'end', end });
           return;
         }
         case RecordKind.Snapshot:
@@ -98,7 +87,7 @@ export class Replayer {
             problem(`an outbox of input ${outbox.input}, which is not the unfinished one`);
             return;
           }
-          open.outbox = { seq: record.seq, offset: record.offset, lastId: outbox.lastId };
+          evolveInputs(this.inputs, { type: 'outbox', input: outbox.input, seq: record.seq, offset: record.offset, lastId: outbox.lastId });
           return;
         }
         default:
@@ -121,25 +110,27 @@ export class Replayer {
     }
     const { reason: recorded, line } = batch;
     const stopAt = limit && limit.input === input.index ? limit.line - batch.base : Infinity;
+    const upstreamOwnership = input.kind === 'partition';
     let i = 0;
     while (i < batch.rows && line[i]! <= stopAt) i++;
     let rejected = 0;
-    applyRows(this.ledger, undecided(batch, i, input.sha256.startsWith(PARTITION_INPUT)), (r, replayed) => {
+    applyRows(this.ledger, undecided(batch, i, upstreamOwnership), (r, replayed) => {
       if (recorded[r] !== RejectReason.None) rejected++;
       if (replayed !== recorded[r]) {
         problem(`line ${batch.base + line[r]!}: replay decides ${REASON_CODES[replayed]}, the journal says ${REASON_CODES[recorded[r]!] ?? recorded[r]}`);
       }
     });
-    input.rows += i;
-    input.rejected += rejected;
     this.rows += i;
-    if (i < batch.rows) {
-      // Stopped inside this batch: the input is as far as the limit line.
-      input.nextLine = limit!.line;
-      return;
-    }
-    input.nextOffset = batch.nextOffset;
-    input.nextLine = batch.nextLine;
+    // Stopped inside this batch (a line limit): the input is as far as the limit line.
+    const whole = i === batch.rows;
+    evolveInputs(this.inputs, {
+      type: 'batch',
+      input: input.index,
+      rows: i,
+      rejected,
+      nextOffset: whole ? batch.nextOffset : input.nextOffset,
+      nextLine: whole ? batch.nextLine : limit!.line,
+    });
   }
 }
 

@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { CLIENT_COUNT } from '../domain/ledgerState.js';
 import type { LedgerState } from '../domain/ledgerState.js';
 import { syncDirectory } from './syncDirectory.js';
-import type { InputEntry } from './inputs.js';
+import { type InputEntry, loadedInputs, storedInputs } from './inputs.js';
 
 /**
  * A snapshot: the whole ledger state as of one journal record, so recovery need not replay the
@@ -49,7 +49,7 @@ export function isSnapshotTempName(name: string): boolean {
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
   const { state } = snapshot;
   const txs = state.txAmounts.length;
-  const json = Buffer.from(JSON.stringify(snapshot.inputs), 'utf8');
+  const json = Buffer.from(JSON.stringify(storedInputs(snapshot.inputs)), 'utf8');
   const flagsAt = HEADER_BYTES + 16 * CLIENT_COUNT + 16 * txs;
   const crcAt = (flagsAt + CLIENT_COUNT + json.length + 7) & ~7;
   const out = Buffer.alloc(crcAt + 4);
@@ -99,7 +99,7 @@ export function decodeSnapshot(bytes: Buffer): Snapshot {
     txKeys: take((at) => new Uint32Array(ab, at, 2 * txs), 8 * txs),
     flags: take((at) => new Uint8Array(ab, at, CLIENT_COUNT), CLIENT_COUNT),
   };
-  const inputs = JSON.parse(bytes.toString('utf8', p, p + jsonBytes)) as InputEntry[];
+  const inputs = loadedInputs(JSON.parse(bytes.toString('utf8', p, p + jsonBytes)) as Omit<InputEntry, 'kind'>[]);
   return { seq: bytes.readDoubleLE(16), journalOffset: bytes.readDoubleLE(24), inputs, state };
 }
 

@@ -1,5 +1,5 @@
 import { type JournalRecord, RecordKind } from './format.js';
-import { type InputEntry, PARTITION_INPUT, unfinishedInput } from './inputs.js';
+import { type InputEntry, unfinishedInput } from './inputs.js';
 
 /**
  * Watches records go by for a cluster partition's Batch records after its input's last Outbox
@@ -12,7 +12,7 @@ export class UnrelayedBatch {
 
   see(record: JournalRecord, inputs: readonly InputEntry[]): void {
     if (record.kind !== RecordKind.Batch && record.kind !== RecordKind.Outbox) return;
-    if (unfinishedInput(inputs)?.sha256.startsWith(PARTITION_INPUT) !== true) return;
+    if (unfinishedInput(inputs)?.kind !== 'partition') return;
     if (record.kind === RecordKind.Outbox) this.offset = undefined;
     else this.offset ??= record.offset;
   }
