@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { LIMIT } from '../src/domain/money.js';
 import { TxBook, TxState } from '../src/domain/txBook.js';
 import { TxOwnership } from '../src/domain/txOwnership.js';
+import { SEGMENTS } from '../src/domain/txSegments.js';
+import { EXPECTED_TXS_MAX, expectedTxsFor } from '../src/workers/createEngine.js';
 
 /** A seeded PRNG (mulberry32), so the large tests are reproducible. */
 function random(seed: number): () => number {
@@ -161,5 +163,70 @@ describe('TxOwnership', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+/**
+ * Memory: a table grows one segment at a time, so each growth step adds a sliver of the table
+ * (never a second copy of it), and it stays between 64% (60% for ownership) and 80% (75%) full.
+ */
+describe('table sizing and growth', () => {
+  /** Claims `n` ids and records every capacity the table passes through. */
+  function grow(table: { capacity: number }, claim: (tx: number) => void, n: number): number[] {
+    const capacities = [table.capacity];
+    for (let i = 0; i < n; i++) {
+      claim(Math.imul(i, 0x2545f491) >>> 0); // distinct: an odd multiplier is a bijection on u32
+      if (table.capacity !== capacities[capacities.length - 1]) capacities.push(table.capacity);
+    }
+    return capacities;
+  }
+
+  it('TxBook grows a segment at a time, by a quarter of it, and ends 64-80% full', () => {
+    const book = new TxBook();
+    const n = 1_000_000;
+    const capacities = grow(book, (tx) => book.claim(tx, 1), n);
+    expect(book.size).toBe(n);
+    for (let i = 1; i < capacities.length; i++) {
+      const step = capacities[i]! - capacities[i - 1]!;
+      expect(step).toBeGreaterThan(0);
+      expect(step).toBeLessThanOrEqual((capacities[i - 1]! / SEGMENTS) * 0.4 + 8); // one segment's growth (its share, with hashing's spread, rounded up to a bucket)
+    }
+    const load = n / book.capacity;
+    expect(load).toBeGreaterThan(0.62);
+    expect(load).toBeLessThanOrEqual(0.8);
+  });
+
+  it('TxOwnership grows a segment at a time and ends 60-75% full', () => {
+    const owners = new TxOwnership();
+    const n = 1_000_000;
+    const capacities = grow(owners, (tx) => owners.claim(tx), n);
+    expect(owners.size).toBe(n);
+    for (let i = 1; i < capacities.length; i++) expect(capacities[i]! - capacities[i - 1]!).toBeLessThanOrEqual((capacities[i - 1]! / SEGMENTS) * 0.4 + 8);
+    const load = n / owners.capacity;
+    expect(load).toBeGreaterThan(0.58);
+    expect(load).toBeLessThanOrEqual(0.75);
+  });
+
+  it('a table sized for its entries does not grow, and is at most 80% full', () => {
+    const n = 300_000;
+    const book = new TxBook(n);
+    const owners = new TxOwnership(n);
+    const capacities = [book.capacity, owners.capacity];
+    grow(book, (tx) => book.claim(tx, 1), n);
+    grow(owners, (tx) => owners.claim(tx), n);
+    expect([book.capacity, owners.capacity]).toEqual(capacities);
+    expect(book.capacity).toBeLessThan((n / 0.8) * 1.05);
+    expect(owners.capacity).toBeLessThan((n / 0.75) * 1.05);
+  });
+
+  it('sizes the tables from an input size, capped: padded rows or a sparse 70 GB file reserve no more than EXPECTED_TXS_MAX', () => {
+    expect(expectedTxsFor(0)).toBe(0);
+    expect(expectedTxsFor(-5)).toBe(0);
+    expect(expectedTxsFor(36_000)).toBe(1_000);
+    expect(expectedTxsFor(70 * 2 ** 30)).toBe(EXPECTED_TXS_MAX);
+    expect(expectedTxsFor(Number.MAX_SAFE_INTEGER)).toBe(EXPECTED_TXS_MAX);
+    // The tables for the cap exist (no typed array too long) and stay small: 80 MB and 16 MB.
+    expect(new TxBook(EXPECTED_TXS_MAX).capacity * 16).toBeLessThan(85e6);
+    expect(new TxOwnership(EXPECTED_TXS_MAX).capacity * 4.125).toBeLessThan(23e6);
   });
 });

@@ -1,12 +1,15 @@
+import { bucketKey, bucketScale, grownSlots, SEGMENT_BITS, SEGMENTS, segmentOf, segmentSlotsFor } from './txSegments.js';
+
 /**
- * Every tx id a ledger has seen, with what it needs to decide disputes: an open-addressing hash
- * table over typed arrays (12 bytes a slot: key and meta interleaved, so a probe touches one
+ * Every tx id a ledger has seen, with what it needs to decide disputes: open-addressing hash
+ * tables over typed arrays (16 bytes a slot: key and meta interleaved, so a probe touches one
  * cache line, plus the amount), no object per transaction, so memory grows only with stored
  * transactions and the garbage collector never walks them.
  *
+ * The table is 64 segments grown one at a time (see txSegments.ts), each kept between 64% and
+ * 80% full: 20 to 25 bytes per stored transaction, and growing never holds two copies of it.
  * meta is `client << 8 | state`; state 0 marks an empty slot (every u32 is a valid tx id, so no
- * key can). The capacity is any whole number (hashes map onto it by multiplication, not a mask),
- * so the table grows by half and stays between 53% and 80% full.
+ * key can). A slot handle names the segment and the slot in it.
  */
 export const TxState = {
   Empty: 0,
@@ -19,135 +22,150 @@ export const TxState = {
 } as const;
 export type TxState = (typeof TxState)[keyof typeof TxState];
 
-const MIN_CAPACITY = 1 << 12;
+/** 64 slots a segment: 4096 in all, 64 KiB. */
+const MIN_SEGMENT_SLOTS = 64;
 const MAX_LOAD = 0.8;
+const SEGMENT_MASK = SEGMENTS - 1;
 
 export class TxBook {
-  /** [key, meta] pairs. */
-  private slots: Uint32Array;
-  private amounts: Float64Array;
-  private capacity: number;
-  /** Buckets of 8 slots / 2^21: maps 21 hash bits onto a bucket by one exact multiplication. */
-  private scale: number;
+  /** Per segment: [key, meta] pairs. */
+  private readonly slots: Uint32Array[] = [];
+  private readonly amounts: Float64Array[] = [];
+  /** Per segment: bucketKey(tx) * scale is the home bucket. */
+  private readonly scales = new Float64Array(SEGMENTS);
+  /** Per segment: entries, and the count past which it grows. */
+  private readonly counts = new Uint32Array(SEGMENTS);
+  private readonly limits = new Uint32Array(SEGMENTS);
   private count = 0;
 
   constructor(expected = 0) {
-    this.capacity = Math.max(MIN_CAPACITY, Math.ceil(expected / MAX_LOAD / 8) * 8);
-    this.scale = this.capacity / 8 / 2_097_152;
-    this.slots = new Uint32Array(this.capacity * 2);
-    this.amounts = new Float64Array(this.capacity);
+    const slots = segmentSlotsFor(expected, MAX_LOAD, MIN_SEGMENT_SLOTS);
+    for (let s = 0; s < SEGMENTS; s++) this.allocate(s, slots);
   }
 
   get size(): number {
     return this.count;
   }
 
-  get bytes(): number {
-    return this.slots.byteLength + this.amounts.byteLength;
+  /** Slots in all segments (for tests: how full the table is). */
+  get capacity(): number {
+    let slots = 0;
+    for (const amounts of this.amounts) slots += amounts.length;
+    return slots;
   }
 
-  /**
-   * The first slot to look at: runs of 8 consecutive ids share a bucket, picked by the top 21
-   * bits of a Fibonacci hash of the run (a product of a 21-bit integer and capacity/8/2^21 is
-   * exact in a double, so the bucket is always in range).
-   */
-  private home(tx: number): number {
-    const bucket = Math.floor((Math.imul(tx >>> 3, 0x9e3779b1) >>> 11) * this.scale);
-    return (bucket << 3) | (tx & 7);
+  /** The first slot of the run's bucket in its segment, plus tx's place in the run of 8. */
+  private static home(tx: number, scale: number): number {
+    return (Math.floor(bucketKey(tx) * scale) << 3) | (tx & 7);
   }
 
-  /** The slot holding tx, or -1. */
+  /** The handle of the slot holding tx, or -1. */
   find(tx: number): number {
-    const slots = this.slots;
-    const capacity = this.capacity;
-    let slot = this.home(tx);
+    const segment = segmentOf(tx);
+    const slots = this.slots[segment]!;
+    const capacity = slots.length >>> 1;
+    let slot = TxBook.home(tx, this.scales[segment]!);
     while (slots[2 * slot + 1] !== 0) {
-      if (slots[2 * slot] === tx) return slot;
+      if (slots[2 * slot] === tx) return ((slot << SEGMENT_BITS) | segment) >>> 0;
       if (++slot === capacity) slot = 0;
     }
     return -1;
   }
 
-  /** Records tx as owned (state Owned) and returns its slot; -1 if tx is in the book already. */
+  /** Records tx as owned (state Owned) and returns its slot handle; -1 if tx is in the book already. */
   claim(tx: number, client: number): number {
-    if (this.count + 1 > this.capacity * MAX_LOAD) this.grow();
-    const slots = this.slots;
-    const capacity = this.capacity;
-    let slot = this.home(tx);
+    const segment = segmentOf(tx);
+    if (this.counts[segment]! >= this.limits[segment]!) this.grow(segment);
+    const slots = this.slots[segment]!;
+    const capacity = slots.length >>> 1;
+    let slot = TxBook.home(tx, this.scales[segment]!);
     while (slots[2 * slot + 1] !== 0) {
       if (slots[2 * slot] === tx) return -1;
       if (++slot === capacity) slot = 0;
     }
     slots[2 * slot] = tx;
     slots[2 * slot + 1] = (client << 8) | TxState.Owned;
+    this.counts[segment]!++;
     this.count++;
-    return slot;
+    return ((slot << SEGMENT_BITS) | segment) >>> 0;
   }
 
-  client(slot: number): number {
-    return this.slots[2 * slot + 1]! >>> 8;
+  client(handle: number): number {
+    return this.slots[handle & SEGMENT_MASK]![2 * (handle >>> SEGMENT_BITS) + 1]! >>> 8;
   }
 
-  state(slot: number): TxState {
-    return (this.slots[2 * slot + 1]! & 0xff) as TxState;
+  state(handle: number): TxState {
+    return (this.slots[handle & SEGMENT_MASK]![2 * (handle >>> SEGMENT_BITS) + 1]! & 0xff) as TxState;
   }
 
-  amount(slot: number): number {
-    return this.amounts[slot]!;
+  amount(handle: number): number {
+    return this.amounts[handle & SEGMENT_MASK]![handle >>> SEGMENT_BITS]!;
   }
 
-  setState(slot: number, state: TxState): void {
-    const i = 2 * slot + 1;
-    this.slots[i] = (this.slots[i]! & ~0xff) | state;
+  setState(handle: number, state: TxState): void {
+    const slots = this.slots[handle & SEGMENT_MASK]!;
+    const i = 2 * (handle >>> SEGMENT_BITS) + 1;
+    slots[i] = (slots[i]! & ~0xff) | state;
   }
 
   /** Marks an owned tx as applied, with the amount a dispute will move. */
-  settle(slot: number, state: TxState, amount: number): void {
-    this.setState(slot, state);
-    this.amounts[slot] = amount;
+  settle(handle: number, state: TxState, amount: number): void {
+    this.setState(handle, state);
+    this.amounts[handle & SEGMENT_MASK]![handle >>> SEGMENT_BITS] = amount;
   }
 
-  /** The live entries, in slot order: [tx, meta] pairs and their amounts (copies). */
+  /** The live entries, in segment and slot order: [tx, meta] pairs and their amounts (copies). */
   entries(): { keys: Uint32Array; amounts: Float64Array } {
     const keys = new Uint32Array(this.count * 2);
     const amounts = new Float64Array(this.count);
     let n = 0;
-    for (let slot = 0; slot < this.capacity; slot++) {
-      const meta = this.slots[2 * slot + 1]!;
-      if (meta === 0) continue;
-      keys[2 * n] = this.slots[2 * slot]!;
-      keys[2 * n + 1] = meta;
-      amounts[n++] = this.amounts[slot]!;
+    for (let s = 0; s < SEGMENTS; s++) {
+      const slots = this.slots[s]!;
+      const from = this.amounts[s]!;
+      for (let slot = 0; slot < from.length; slot++) {
+        const meta = slots[2 * slot + 1]!;
+        if (meta === 0) continue;
+        keys[2 * n] = slots[2 * slot]!;
+        keys[2 * n + 1] = meta;
+        amounts[n++] = from[slot]!;
+      }
     }
     return { keys, amounts };
   }
 
   /** Puts back an entry from entries() (restoring a snapshot); tx must not be in the book. */
   insert(tx: number, meta: number, amount: number): void {
-    const slot = this.claim(tx, meta >>> 8);
-    if (slot < 0) throw new RangeError(`tx ${tx} is in the book twice`);
-    this.slots[2 * slot + 1] = meta;
-    this.amounts[slot] = amount;
+    const handle = this.claim(tx, meta >>> 8);
+    if (handle < 0) throw new RangeError(`tx ${tx} is in the book twice`);
+    this.slots[handle & SEGMENT_MASK]![2 * (handle >>> SEGMENT_BITS) + 1] = meta;
+    this.amounts[handle & SEGMENT_MASK]![handle >>> SEGMENT_BITS] = amount;
   }
 
-  private grow(): void {
-    const { slots, amounts } = this;
-    const oldCapacity = this.capacity;
-    this.capacity = Math.ceil((oldCapacity * 1.5) / 8) * 8;
-    this.scale = this.capacity / 8 / 2_097_152;
-    this.slots = new Uint32Array(this.capacity * 2);
-    this.amounts = new Float64Array(this.capacity);
-    const capacity = this.capacity;
-    const next = this.slots;
-    for (let i = 0; i < oldCapacity; i++) {
-      const meta = slots[2 * i + 1]!;
+  private allocate(segment: number, slots: number): void {
+    this.slots[segment] = new Uint32Array(slots * 2);
+    this.amounts[segment] = new Float64Array(slots);
+    this.scales[segment] = bucketScale(slots);
+    this.limits[segment] = Math.floor(slots * MAX_LOAD);
+  }
+
+  /** Rehashes one segment into a quarter more slots; the other segments are untouched. */
+  private grow(segment: number): void {
+    const old = this.slots[segment]!;
+    const oldAmounts = this.amounts[segment]!;
+    this.allocate(segment, grownSlots(oldAmounts.length));
+    const next = this.slots[segment]!;
+    const amounts = this.amounts[segment]!;
+    const scale = this.scales[segment]!;
+    const capacity = amounts.length;
+    for (let i = 0; i < oldAmounts.length; i++) {
+      const meta = old[2 * i + 1]!;
       if (meta === 0) continue;
-      const tx = slots[2 * i]!;
-      let slot = this.home(tx);
+      const tx = old[2 * i]!;
+      let slot = TxBook.home(tx, scale);
       while (next[2 * slot + 1] !== 0) if (++slot === capacity) slot = 0;
       next[2 * slot] = tx;
       next[2 * slot + 1] = meta;
-      this.amounts[slot] = amounts[i]!;
+      amounts[slot] = oldAmounts[i]!;
     }
   }
 }

@@ -1,64 +1,73 @@
+import { bucketKey, bucketScale, grownSlots, SEGMENTS, segmentOf, segmentSlotsFor } from './txSegments.js';
+
 /**
  * Which tx ids are owned. SPEC: the first well-formed deposit or withdrawal with an id owns it,
  * applied or not, so ownership depends on the row stream alone and never on account state.
  * That is what lets it be decided once, in file order, before rows are sharded by client.
  *
- * An open-addressing hash set of u32 with an occupancy bitmap (every u32 is a valid id, so no
- * key value can mark an empty slot): 4.125 bytes a slot. Ids are hashed in groups of 8
- * consecutive ones that share a 32-byte run of keys, so the usual, mostly increasing ids touch
- * a new cache line every few rows rather than every row.
+ * Open-addressing hash sets of u32 with an occupancy bitmap (every u32 is a valid id, so no key
+ * value can mark an empty slot): 4.125 bytes a slot, in 64 segments grown one at a time (see
+ * txSegments.ts), each kept between 60% and 75% full.
  */
-const MIN_CAPACITY = 1 << 10;
+const MIN_SEGMENT_SLOTS = 32;
 const MAX_LOAD = 0.75;
 
 export class TxOwnership {
-  private keys: Uint32Array;
-  private used: Uint32Array;
-  private mask: number;
-  private shift: number;
+  private readonly keys: Uint32Array[] = [];
+  private readonly used: Uint32Array[] = [];
+  private readonly scales = new Float64Array(SEGMENTS);
+  private readonly counts = new Uint32Array(SEGMENTS);
+  private readonly limits = new Uint32Array(SEGMENTS);
   private count = 0;
 
   constructor(expected = 0) {
-    let size = MIN_CAPACITY;
-    while (size * MAX_LOAD < expected) size *= 2;
-    this.keys = new Uint32Array(size);
-    this.used = new Uint32Array(size >>> 5);
-    this.mask = size - 1;
-    this.shift = 32 - Math.log2(size) + 3;
+    const slots = segmentSlotsFor(expected, MAX_LOAD, MIN_SEGMENT_SLOTS);
+    for (let s = 0; s < SEGMENTS; s++) this.allocate(s, slots);
   }
 
   get size(): number {
     return this.count;
   }
 
-  get bytes(): number {
-    return this.keys.byteLength + this.used.byteLength;
+  /** Slots in all segments (for tests: how full the set is). */
+  get capacity(): number {
+    let slots = 0;
+    for (const keys of this.keys) slots += keys.length;
+    return slots;
   }
 
   /** Claims tx for its first owner: true if it was free (and is now owned), false if taken. */
   claim(tx: number): boolean {
-    const keys = this.keys;
-    const used = this.used;
-    const mask = this.mask;
-    let slot = ((Math.imul(tx >>> 3, 0x9e3779b1) >>> this.shift) << 3) | (tx & 7);
+    const segment = segmentOf(tx);
+    const keys = this.keys[segment]!;
+    const used = this.used[segment]!;
+    const capacity = keys.length;
+    let slot = (Math.floor(bucketKey(tx) * this.scales[segment]!) << 3) | (tx & 7);
     while ((used[slot >>> 5]! & (1 << (slot & 31))) !== 0) {
       if (keys[slot] === tx) return false;
-      slot = (slot + 1) & mask;
+      if (++slot === capacity) slot = 0;
     }
     keys[slot] = tx;
     used[slot >>> 5] = used[slot >>> 5]! | (1 << (slot & 31));
-    if (++this.count > (mask + 1) * MAX_LOAD) this.grow();
+    this.count++;
+    if (++this.counts[segment]! >= this.limits[segment]!) this.grow(segment);
     return true;
   }
 
-  private grow(): void {
-    const { keys, used } = this;
-    const size = (this.mask + 1) * 2;
-    this.keys = new Uint32Array(size);
-    this.used = new Uint32Array(size >>> 5);
-    this.mask = size - 1;
-    this.shift--;
-    this.count = 0;
+  private allocate(segment: number, slots: number): void {
+    this.keys[segment] = new Uint32Array(slots);
+    this.used[segment] = new Uint32Array(Math.ceil(slots / 32));
+    this.scales[segment] = bucketScale(slots);
+    this.limits[segment] = Math.floor(slots * MAX_LOAD);
+  }
+
+  /** Rehashes one segment into a quarter more slots; the other segments are untouched. */
+  private grow(segment: number): void {
+    const keys = this.keys[segment]!;
+    const used = this.used[segment]!;
+    this.allocate(segment, grownSlots(keys.length));
+    this.count -= this.counts[segment]!;
+    this.counts[segment] = 0;
     for (let i = 0; i < keys.length; i++) {
       if ((used[i >>> 5]! & (1 << (i & 31))) !== 0) this.claim(keys[i]!);
     }

@@ -7,13 +7,26 @@ import { SerialEngine } from '../engine/serialEngine.js';
 const BYTES_PER_TX_ESTIMATE = 36;
 
 /**
+ * The most transactions a file's size may reserve up front (80 MB of tables). A file's size
+ * only bounds its rows (rows padded with spaces, or a sparse file, hold far fewer), so past
+ * this the tables grow as rows are seen instead: a segment at a time, cheaply.
+ */
+export const EXPECTED_TXS_MAX = 4_000_000;
+
+/** How many transactions to size the tables for, from the input's size in bytes (0 when unknown). */
+export function expectedTxsFor(inputBytes: number): number {
+  return Math.min(EXPECTED_TXS_MAX, Math.floor(Math.max(0, inputBytes) / BYTES_PER_TX_ESTIMATE));
+}
+
+/**
  * `--workers 0` runs in the calling thread; N > 0 parses on N worker threads and shards the
- * clients' ledgers over them. inputBytes (when known) sizes the tx tables up front: growing a
- * large hash table costs a full rehash, and most of a run's time is memory traffic. `initial`
- * is the state to start from (a journal's ledger); without it every account starts empty.
+ * clients' ledgers over them. inputBytes (when known) sizes the tx tables up front (growing
+ * them costs rehashes, and most of a run's time is memory traffic), up to EXPECTED_TXS_MAX.
+ * `initial` is the state to start from (a journal's ledger); without it every account starts
+ * empty.
  */
 export function createEngine(workers: number, inputBytes = 0, initial?: LedgerState): Engine {
-  const expectedTxs = Math.floor(inputBytes / BYTES_PER_TX_ESTIMATE);
+  const expectedTxs = expectedTxsFor(inputBytes);
   return workers === 0 ? new SerialEngine(expectedTxs, initial) : new ParallelEngine(workers, expectedTxs, initial);
 }
 

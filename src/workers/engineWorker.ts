@@ -24,16 +24,15 @@ let ledger = new Ledger(expectedTxs);
 let ownership: TxOwnership | undefined;
 const thisShard = { index: shard, count: shards };
 const row = new ParsedRow();
-const views = new Map<number, { chunk: Buffer; batch: RowBatch }>();
-const MAX_VIEWS = 64;
+/** Per slot index: the views over its current buffers (replaced ones are let go at once). */
+const views: { id: number; chunk: Buffer; batch: RowBatch }[] = [];
 
-/** The views over a slot's shared buffers, made once per slot. */
+/** The views over a slot's shared buffers, made once per set of buffers. */
 function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
-  let view = views.get(slot.id);
-  if (view === undefined) {
-    if (views.size >= MAX_VIEWS) views.clear(); // slots replaced for long lines are never seen again
-    view = { chunk: Buffer.from(slot.chunk), batch: new RowBatch(slot.capacity, slot.columns) };
-    views.set(slot.id, view);
+  let view = views[slot.index];
+  if (view === undefined || view.id !== slot.id) {
+    view = { id: slot.id, chunk: Buffer.from(slot.chunk), batch: new RowBatch(slot.capacity, slot.columns) };
+    views[slot.index] = view;
   }
   return view;
 }

@@ -45,6 +45,7 @@ export class ParallelEngine implements Engine {
   private readonly slotOf = new Map<RowBatch, Slot>();
   private ownedUpTo: Promise<unknown> = Promise.resolve();
   private turn = 0;
+  /** Slots made so far (each keeps its index for good): at most `depth`. */
   private slotsMade = 0;
   private nextSlotId = 0;
   private readonly row = new ParsedRow();
@@ -59,11 +60,7 @@ export class ParallelEngine implements Engine {
   }
 
   submit(chunk: Buffer, from: number): Promise<RowBatch> {
-    // Slots are made as needed (a small input needs one, sized to it), at most `depth` of them.
-    let slot = this.free.pop();
-    if (slot === undefined && this.slotsMade >= this.depth) throw new Error('more batches outstanding than the engine depth');
-    if (slot === undefined) this.slotsMade++;
-    if (slot === undefined || slot.chunk.length < chunk.length) slot = this.newSlot(chunk);
+    const slot = this.slotFor(chunk);
     chunk.copy(slot.chunk, 0);
     const { buffers, batch } = slot;
     this.slotOf.set(batch, slot);
@@ -112,9 +109,7 @@ export class ParallelEngine implements Engine {
     const slot = this.slotOf.get(batch);
     if (slot === undefined) return;
     this.slotOf.delete(batch);
-    // A slot made for a long line is dropped; the next chunk gets a new one of the usual size.
-    if (slot.chunk.length <= SLOT_BYTES) this.free.push(slot);
-    else this.slotsMade--;
+    this.free.push(slot);
   }
 
   async snapshot(): Promise<LedgerState> {
@@ -144,15 +139,52 @@ export class ParallelEngine implements Engine {
   }
 
   /**
-   * A slot for this chunk: the usual size; smaller for a small chunk (a small input, or a pipe's
-   * short reads); the chunk's own size for a long line, with row columns sized by its line
-   * count rather than for the worst case (a row every 2 bytes).
+   * A free slot that holds this chunk: the smallest that fits; else a new one while fewer than
+   * `depth` exist; else the largest free one, given bigger buffers. Slots are never dropped: a
+   * SharedArrayBuffer is freed only by a garbage collection, which does not count its size, so
+   * one made per long line and dropped piled up (4,000 lines of 300 KiB: 1.2 GB). At most
+   * `depth` slots, each at most twice the longest chunk, so memory stays bounded by the
+   * longest line (MAX_LINE_BYTES).
+   */
+  private slotFor(chunk: Buffer): Slot {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const slot = this.free[i]!;
+      if (!fits(slot, chunk)) continue;
+      if (best < 0 || slot.chunk.length < this.free[best]!.chunk.length) best = i;
+    }
+    if (best >= 0) return this.free.splice(best, 1)[0]!;
+    if (this.slotsMade < this.depth) return this.newSlot(chunk);
+    if (this.free.length === 0) throw new Error('more batches outstanding than the engine depth');
+    let largest = 0;
+    for (let i = 1; i < this.free.length; i++) if (this.free[i]!.chunk.length > this.free[largest]!.chunk.length) largest = i;
+    const [slot] = this.free.splice(largest, 1);
+    return this.regrow(slot!, chunk);
+  }
+
+  /**
+   * A new slot: the usual size; smaller for a small chunk (a small input, or a pipe's short
+   * reads); the chunk's own size for a long line, with row columns sized by its line count
+   * rather than for the worst case (a row every 2 bytes), and at least for a usual chunk.
    */
   private newSlot(chunk: Buffer): Slot {
     const long = chunk.length > SLOT_BYTES;
     const bytes = long ? chunk.length : chunk.length < SLOT_BYTES / 2 ? chunk.length : SLOT_BYTES;
-    const capacity = long ? countLines(chunk) + 1 : rowCapacityFor(bytes);
+    const capacity = long ? Math.max(countLines(chunk) + 1, rowCapacityFor(SLOT_BYTES)) : rowCapacityFor(bytes);
+    return this.slotWith(this.slotsMade++, bytes, capacity);
+  }
+
+  /** The same slot with buffers that hold this chunk: at least doubled, so a slot regrows a few times at most. */
+  private regrow(slot: Slot, chunk: Buffer): Slot {
+    const bytes = slot.chunk.length >= chunk.length ? slot.chunk.length : Math.max(chunk.length, 2 * slot.chunk.length);
+    const rows = rowsFor(chunk);
+    const capacity = slot.buffers.capacity >= rows ? slot.buffers.capacity : Math.max(rows, 2 * slot.buffers.capacity);
+    return this.slotWith(slot.buffers.index, bytes, capacity);
+  }
+
+  private slotWith(index: number, bytes: number, capacity: number): Slot {
     const buffers: SlotBuffers = {
+      index,
       id: this.nextSlotId++,
       chunk: new SharedArrayBuffer(bytes),
       columns: new SharedArrayBuffer(capacity * BYTES_PER_ROW),
@@ -164,6 +196,16 @@ export class ParallelEngine implements Engine {
   async abort(): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.terminate()));
   }
+}
+
+/** Rows the chunk can hold: the worst case for a usual chunk, its line count for a long one. */
+function rowsFor(chunk: Buffer): number {
+  return chunk.length <= SLOT_BYTES ? rowCapacityFor(chunk.length) : countLines(chunk) + 1;
+}
+
+function fits(slot: Slot, chunk: Buffer): boolean {
+  if (slot.chunk.length < chunk.length) return false;
+  return rowCapacityFor(chunk.length) <= slot.buffers.capacity || countLines(chunk) + 1 <= slot.buffers.capacity;
 }
 
 function countLines(chunk: Buffer): number {

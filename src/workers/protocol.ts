@@ -28,7 +28,9 @@ export interface WorkerSetup {
 
 /** Where one chunk and its rows live. */
 export interface SlotBuffers {
-  /** Never reused for other buffers: a SharedArrayBuffer arrives as a new object each message, so workers key their views by this. */
+  /** Which slot (0 to depth - 1): a worker keeps one set of views per slot, so it holds on to no replaced buffer. */
+  index: number;
+  /** Never reused for other buffers: a SharedArrayBuffer arrives as a new object each message, so workers remake their views when it changes. */
   id: number;
   chunk: SharedArrayBuffer;
   columns: SharedArrayBuffer;
