@@ -16,6 +16,8 @@ const REPLY_CLASS = {
   WRONGTYPE: 'permanent',
   NOGROUP: 'permanent',
   EXECABORT: 'permanent',
+  // The consumer group exists already (the one caller that creates it expects this).
+  BUSYGROUP: 'permanent',
   // Redis Cluster, which payrun does not support (the commit script spans slots).
   MOVED: 'permanent',
   ASK: 'permanent',

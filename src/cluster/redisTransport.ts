@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { ClusterKeys, GROUP } from './keys.js';
 import { COMMIT, LEASE, PUBLISH, RELEASE } from './redisScripts.js';
-import { isPermanent, type RedisRefused, refusalOf } from './redisReply.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isPermanent, type RedisRefused, refusalOf, replyCode } from './redisReply.js';
 import type { RedisTarget } from './redisTarget.js';
 import type { Commit, CommitResult, LogEntry, PublishCounts, PublishedRow, Transport } from './transport.js';
 
@@ -102,6 +103,22 @@ export class RedisTransport implements Transport {
     this.redis.disconnect();
   }
 
+  /**
+   * A pipeline's replies. ioredis resends single commands cut off by a dropped connection, but
+   * aborts a pipeline in flight; a patient transport sends it again once Redis is back (until
+   * given up). Only idempotent pipelines come here: publish's rows (entry ids), group creation.
+   */
+  private async resent<T>(pipeline: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await pipeline();
+      } catch (error) {
+        if (!this.options.patient || this.gaveUp || this.refusal !== undefined || isPermanent(error)) throw error;
+        await sleep(Math.min(50 * 2 ** attempt, 1000));
+      }
+    }
+  }
+
   /** A command's reply; a permanent error reply (or any failure once Redis has refused) as a RedisRefused. */
   private async answer<T>(reply: Promise<T>): Promise<T> {
     try {
@@ -144,11 +161,13 @@ export class RedisTransport implements Transport {
         if (stored === null) return undefined;
         const partitions = Number(stored);
         if (wanted !== undefined) {
-          const pipeline = redis.pipeline();
-          for (let p = 0; p < partitions; p++) pipeline.xgroup('CREATE', keys.partition(p), GROUP, '0', 'MKSTREAM');
-          for (const [error] of (await pipeline.exec()) ?? []) {
-            if (error && !error.message.includes('BUSYGROUP')) throw error;
-          }
+          await this.resent(async () => {
+            const pipeline = redis.pipeline();
+            for (let p = 0; p < partitions; p++) pipeline.xgroup('CREATE', keys.partition(p), GROUP, '0', 'MKSTREAM');
+            for (const [error] of (await pipeline.exec()) ?? []) {
+              if (error && replyCode(error) !== 'BUSYGROUP') throw error;
+            }
+          });
         }
         return partitions;
       })(),
@@ -187,15 +206,20 @@ export class RedisTransport implements Transport {
   publish(rows: Map<number, PublishedRow[]>): Promise<PublishCounts> {
     return this.answer(
       (async () => {
-        const pipeline = this.redis.pipeline() as unknown as Scripts & { exec(): Promise<[Error | null, unknown][] | null> };
-        for (const [p, list] of rows) {
-          const args: (string | number | Buffer)[] = [];
-          for (const row of list) args.push(row.id, row.line, row.row, row.duplicate ? '1' : '0');
-          pipeline.payrunPublish(this.keys.partition(p), ...args);
-        }
-        const counts = { added: 0, existing: 0 };
-        for (const [error, reply] of (await pipeline.exec()) ?? []) {
-          if (error) throw error;
+            const counts = { added: 0, existing: 0 };
+        const send = async (): Promise<unknown[]> => {
+          const batch = this.redis.pipeline() as unknown as Scripts & { exec(): Promise<[Error | null, unknown][] | null> };
+          for (const [p, list] of rows) {
+            const args: (string | number | Buffer)[] = [];
+            for (const row of list) args.push(row.id, row.line, row.row, row.duplicate ? '1' : '0');
+            batch.payrunPublish(this.keys.partition(p), ...args);
+          }
+          return ((await batch.exec()) ?? []).map(([error, reply]) => {
+            if (error) throw error;
+            return reply;
+          });
+        };
+        for (const reply of await this.resent(send)) {
           const [added, existing] = reply as [number, number];
           counts.added += added;
           counts.existing += existing;
