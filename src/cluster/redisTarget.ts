@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { errnoText } from '../io/errnoText.js';
 
 /** Redis's default `databases 16`: a DB beyond it is refused by the server, so it is refused here first. */
 export const REDIS_DB_MAX = 15;
@@ -59,7 +60,12 @@ function portOf(rest: string): string | undefined {
 
 function passwordFrom(sources: PasswordSources): string | undefined {
   if (sources.passwordFile !== undefined) {
-    const text = readFileSync(sources.passwordFile, 'utf8').replace(/\r?\n$/, '');
+    let text: string;
+    try {
+      text = readFileSync(sources.passwordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new RedisTargetError(`cannot read --redis-password-file '${sources.passwordFile}': ${errnoText(error)}`);
+    }
     if (text === '') throw new RedisTargetError(`--redis-password-file '${sources.passwordFile}' is empty`);
     return text;
   }
@@ -71,7 +77,7 @@ function passwordFrom(sources: PasswordSources): string | undefined {
  * Parses `--redis`: redis:// or rediss:// (TLS), a host, a port 1–65535 (default 6379), a DB
  * 0–15 (default 0), no query string. The password comes from the URL, or
  * `--redis-password-file`, or REDIS_PASSWORD / REDISCLI_AUTH; throws RedisTargetError for a
- * value it cannot use (a file it cannot read throws as fs does).
+ * value it cannot use (and for a password file it cannot read).
  */
 export function redisTarget(raw: string, sources: PasswordSources = {}): RedisTarget {
   const shown = redactRedisUrl(raw);
