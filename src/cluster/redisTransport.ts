@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterKeys, GROUP } from './keys.js';
 import { COMMIT, LEASE, PUBLISH, RELEASE } from './redisScripts.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isPermanent, type RedisRefused, refusalOf, replyCode } from './redisReply.js';
 import type { RedisTarget } from './redisTarget.js';
 import type { Commit, CommitResult, LogEntry, PublishCounts, PublishedRow, Transport } from './transport.js';
@@ -120,9 +120,9 @@ export class RedisTransport implements Transport {
   }
 
   /** A command's reply; a permanent error reply (or any failure once Redis has refused) as a RedisRefused. */
-  private async answer<T>(reply: Promise<T>): Promise<T> {
+  private async answer<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await reply;
+      return await work();
     } catch (error) {
       if (this.refusal === undefined && isPermanent(error)) this.refuse(error);
       throw this.refusal ?? error;
@@ -153,259 +153,225 @@ export class RedisTransport implements Transport {
   }
 
   partitions(wanted?: number): Promise<number | undefined> {
-    return this.answer(
-      (async () => {
-        const { keys, redis } = this;
-        if (wanted !== undefined) await redis.hsetnx(keys.meta, 'partitions', wanted);
-        const stored = await redis.hget(keys.meta, 'partitions');
-        if (stored === null) return undefined;
-        const partitions = Number(stored);
-        if (wanted !== undefined) {
-          await this.resent(async () => {
-            const pipeline = redis.pipeline();
-            for (let p = 0; p < partitions; p++) pipeline.xgroup('CREATE', keys.partition(p), GROUP, '0', 'MKSTREAM');
-            for (const [error] of (await pipeline.exec()) ?? []) {
-              if (error && replyCode(error) !== 'BUSYGROUP') throw error;
-            }
-          });
-        }
-        return partitions;
-      })(),
-    );
+    return this.answer(async () => {
+      const { keys, redis } = this;
+      if (wanted !== undefined) await redis.hsetnx(keys.meta, 'partitions', wanted);
+      const stored = await redis.hget(keys.meta, 'partitions');
+      if (stored === null) return undefined;
+      const partitions = Number(stored);
+      if (wanted !== undefined) {
+        await this.resent(async () => {
+          const pipeline = redis.pipeline();
+          for (let p = 0; p < partitions; p++) pipeline.xgroup('CREATE', keys.partition(p), GROUP, '0', 'MKSTREAM');
+          for (const [error] of (await pipeline.exec()) ?? []) {
+            if (error && replyCode(error) !== 'BUSYGROUP') throw error;
+          }
+        });
+      }
+      return partitions;
+    });
   }
 
   inputNumber(sha256: string): Promise<number> {
-    return this.answer(
-      (async () => {
-        const { keys, redis } = this;
-        const known = await redis.hget(keys.inputs, sha256);
-        if (known !== null) return Number(known);
-        const next = await redis.incr(keys.inputSeq);
-        await redis.hsetnx(keys.inputs, sha256, next);
-        return Number(await redis.hget(keys.inputs, sha256));
-      })(),
-    );
+    return this.answer(async () => {
+      const { keys, redis } = this;
+      const known = await redis.hget(keys.inputs, sha256);
+      if (known !== null) return Number(known);
+      const next = await redis.incr(keys.inputSeq);
+      await redis.hsetnx(keys.inputs, sha256, next);
+      return Number(await redis.hget(keys.inputs, sha256));
+    });
   }
 
   ownedIds(n: number): Promise<Buffer | undefined> {
-    return this.answer(
-      (async () => {
-        return (await this.redis.getBuffer(this.keys.owned(n))) ?? undefined;
-      })(),
-    );
+    return this.answer(async () => {
+      return (await this.redis.getBuffer(this.keys.owned(n))) ?? undefined;
+    });
   }
 
   saveOwnedIds(n: number, ids: Buffer): Promise<void> {
-    return this.answer(
-      (async () => {
-        await this.redis.set(this.keys.owned(n), ids);
-      })(),
-    );
+    return this.answer(async () => {
+      await this.redis.set(this.keys.owned(n), ids);
+    });
   }
 
   publish(rows: Map<number, PublishedRow[]>): Promise<PublishCounts> {
-    return this.answer(
-      (async () => {
-            const counts = { added: 0, existing: 0 };
-        const send = async (): Promise<unknown[]> => {
-          const batch = this.redis.pipeline() as unknown as Scripts & { exec(): Promise<[Error | null, unknown][] | null> };
-          for (const [p, list] of rows) {
-            const args: (string | number | Buffer)[] = [];
-            for (const row of list) args.push(row.id, row.line, row.row, row.duplicate ? '1' : '0');
-            batch.payrunPublish(this.keys.partition(p), ...args);
-          }
-          return ((await batch.exec()) ?? []).map(([error, reply]) => {
-            if (error) throw error;
-            return reply;
-          });
-        };
-        for (const reply of await this.resent(send)) {
-          const [added, existing] = reply as [number, number];
-          counts.added += added;
-          counts.existing += existing;
+    return this.answer(async () => {
+          const counts = { added: 0, existing: 0 };
+      const send = async (): Promise<unknown[]> => {
+        const batch = this.redis.pipeline() as unknown as Scripts & { exec(): Promise<[Error | null, unknown][] | null> };
+        for (const [p, list] of rows) {
+          const args: (string | number | Buffer)[] = [];
+          for (const row of list) args.push(row.id, row.line, row.row, row.duplicate ? '1' : '0');
+          batch.payrunPublish(this.keys.partition(p), ...args);
         }
-        return counts;
-      })(),
-    );
+        return ((await batch.exec()) ?? []).map(([error, reply]) => {
+          if (error) throw error;
+          return reply;
+        });
+      };
+      for (const reply of await this.resent(send)) {
+        const [added, existing] = reply as [number, number];
+        counts.added += added;
+        counts.existing += existing;
+      }
+      return counts;
+    });
   }
 
   heartbeat(owner: string, ttlMs: number): Promise<string[]> {
-    return this.answer(
-      (async () => {
-        const { keys, redis } = this;
-        const now = Date.now();
-        const [, , live] = ((await redis.multi().zadd(keys.consumers, now, owner).zremrangebyscore(keys.consumers, '-inf', now - ttlMs).zrange(keys.consumers, 0, -1).exec()) ?? []).map(
-          ([error, value]) => {
-            if (error) throw error;
-            return value;
-          },
-        );
-        return (live as string[]).sort();
-      })(),
-    );
+    return this.answer(async () => {
+      const { keys, redis } = this;
+      const now = Date.now();
+      const [, , live] = ((await redis.multi().zadd(keys.consumers, now, owner).zremrangebyscore(keys.consumers, '-inf', now - ttlMs).zrange(keys.consumers, 0, -1).exec()) ?? []).map(
+        ([error, value]) => {
+          if (error) throw error;
+          return value;
+        },
+      );
+      return (live as string[]).sort();
+    });
   }
 
   leave(owner: string): Promise<void> {
-    return this.answer(
-      (async () => {
-        await this.redis.zrem(this.keys.consumers, owner);
-      })(),
-    );
+    return this.answer(async () => {
+      await this.redis.zrem(this.keys.consumers, owner);
+    });
   }
 
   lease(p: number, owner: string, ttlMs: number): Promise<boolean> {
-    return this.answer(
-      (async () => {
-        const got = await (this.redis as unknown as Scripts).payrunLease(this.keys.lease(p), owner, ttlMs);
-        return got === 1;
-      })(),
-    );
+    return this.answer(async () => {
+      const got = await (this.redis as unknown as Scripts).payrunLease(this.keys.lease(p), owner, ttlMs);
+      return got === 1;
+    });
   }
 
   release(p: number, owner: string): Promise<void> {
-    return this.answer(
-      (async () => {
-        await (this.redis as unknown as Scripts).payrunRelease(this.keys.lease(p), owner);
-      })(),
-    );
+    return this.answer(async () => {
+      await (this.redis as unknown as Scripts).payrunRelease(this.keys.lease(p), owner);
+    });
   }
 
   committed(p: number): Promise<string> {
-    return this.answer(
-      (async () => {
-        return (await this.redis.hget(this.keys.progress, String(p))) ?? '';
-      })(),
-    );
+    return this.answer(async () => {
+      return (await this.redis.hget(this.keys.progress, String(p))) ?? '';
+    });
   }
 
   claimPending(p: number, owner: string, count: number): Promise<LogEntry[]> {
-    return this.answer(
-      (async () => {
-        const entries: LogEntry[] = [];
-        let start = '0-0';
-        do {
-          const reply = (await this.redis.callBuffer('XAUTOCLAIM', this.keys.partition(p), GROUP, owner, 0, start, 'COUNT', count)) as Raw[];
-          start = String(reply[0]);
-          for (const raw of reply[1] as Raw[][]) entries.push(entryOf(raw));
-        } while (start !== '0-0');
-        if (entries.length > 0) {
-          // How often each was handed out: an entry every consumer dies on is a dead letter, not a crash loop.
-          const pending = (await this.redis.xpending(this.keys.partition(p), GROUP, '-', '+', entries.length, owner)) as [string, string, number, number][];
-          const deliveries = new Map(pending.map(([id, , , times]) => [id, Number(times)]));
-          for (const entry of entries) entry.deliveries = deliveries.get(entry.id);
-        }
-        return entries;
-      })(),
-    );
+    return this.answer(async () => {
+      const entries: LogEntry[] = [];
+      let start = '0-0';
+      do {
+        const reply = (await this.redis.callBuffer('XAUTOCLAIM', this.keys.partition(p), GROUP, owner, 0, start, 'COUNT', count)) as Raw[];
+        start = String(reply[0]);
+        for (const raw of reply[1] as Raw[][]) entries.push(entryOf(raw));
+      } while (start !== '0-0');
+      if (entries.length > 0) {
+        // How often each was handed out: an entry every consumer dies on is a dead letter, not a crash loop.
+        const pending = (await this.redis.xpending(this.keys.partition(p), GROUP, '-', '+', entries.length, owner)) as [string, string, number, number][];
+        const deliveries = new Map(pending.map(([id, , , times]) => [id, Number(times)]));
+        for (const entry of entries) entry.deliveries = deliveries.get(entry.id);
+      }
+      return entries;
+    });
   }
 
   read(partitions: number[], owner: string, count: number, blockMs: number): Promise<Map<number, LogEntry[]>> {
-    return this.answer(
-      (async () => {
-        const found = new Map<number, LogEntry[]>();
-        if (partitions.length === 0) return found;
-        const streams = partitions.map((p) => this.keys.partition(p));
-        const lost = new Promise<never>((_resolve, reject) => (this.readerLost = reject));
-        const reading = this.reader.callBuffer(
-          'XREADGROUP',
-          'GROUP',
-          GROUP,
-          owner,
-          'COUNT',
-          count,
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          ...streams,
-          ...partitions.map(() => '>'),
-        ) as Promise<Raw[][] | null>;
-        reading.catch(() => undefined); // if it ever settles after we gave up on it
-        let reply: Raw[][] | null;
-        try {
-          reply = await Promise.race([reading, lost]);
-        } finally {
-          this.readerLost = undefined;
-        }
-        for (const [key, raws] of reply ?? []) {
-          const p = partitions[streams.indexOf(String(key))]!;
-          found.set(p, (raws as Raw[][]).map(entryOf));
-        }
-        return found;
-      })(),
-    );
+    return this.answer(async () => {
+      const found = new Map<number, LogEntry[]>();
+      if (partitions.length === 0) return found;
+      const streams = partitions.map((p) => this.keys.partition(p));
+      const lost = new Promise<never>((_resolve, reject) => (this.readerLost = reject));
+      const reading = this.reader.callBuffer(
+        'XREADGROUP',
+        'GROUP',
+        GROUP,
+        owner,
+        'COUNT',
+        count,
+        'BLOCK',
+        blockMs,
+        'STREAMS',
+        ...streams,
+        ...partitions.map(() => '>'),
+      ) as Promise<Raw[][] | null>;
+      reading.catch(() => undefined); // if it ever settles after we gave up on it
+      let reply: Raw[][] | null;
+      try {
+        reply = await Promise.race([reading, lost]);
+      } finally {
+        this.readerLost = undefined;
+      }
+      for (const [key, raws] of reply ?? []) {
+        const p = partitions[streams.indexOf(String(key))]!;
+        found.set(p, (raws as Raw[][]).map(entryOf));
+      }
+      return found;
+    });
   }
 
   ack(p: number, ids: string[]): Promise<void> {
-    return this.answer(
-      (async () => {
-        if (ids.length > 0) await this.redis.xack(this.keys.partition(p), GROUP, ...ids);
-      })(),
-    );
+    return this.answer(async () => {
+      if (ids.length > 0) await this.redis.xack(this.keys.partition(p), GROUP, ...ids);
+    });
   }
 
   commit(commit: Commit): Promise<CommitResult> {
-    return this.answer(
-      (async () => {
-        const { keys } = this;
-        const p = commit.partition;
-        const args: (string | number)[] = [commit.owner, this.options.leaseMs ?? 10_000, p, commit.prevId, commit.lastId, GROUP];
-        args.push(commit.events.length, commit.accounts.size, commit.dead.length, commit.ack.length);
-        args.push(...commit.events);
-        for (const [client, value] of commit.accounts) args.push(client, value);
-        for (const dead of commit.dead) args.push(dead.id, dead.error);
-        args.push(...commit.ack);
-        const [kind, at] = (await (this.redis as unknown as Scripts).payrunCommit(
-          keys.lease(p),
-          keys.progress,
-          keys.events,
-          keys.accounts(p),
-          keys.partition(p),
-          keys.dead,
-          ...args,
-        )) as [string, string];
-        if (kind === 'cursor') return { kind, at };
-        return { kind: kind as 'ok' | 'done' | 'lease' };
-      })(),
-    );
+    return this.answer(async () => {
+      const { keys } = this;
+      const p = commit.partition;
+      const args: (string | number)[] = [commit.owner, this.options.leaseMs ?? 10_000, p, commit.prevId, commit.lastId, GROUP];
+      args.push(commit.events.length, commit.accounts.size, commit.dead.length, commit.ack.length);
+      args.push(...commit.events);
+      for (const [client, value] of commit.accounts) args.push(client, value);
+      for (const dead of commit.dead) args.push(dead.id, dead.error);
+      args.push(...commit.ack);
+      const [kind, at] = (await (this.redis as unknown as Scripts).payrunCommit(
+        keys.lease(p),
+        keys.progress,
+        keys.events,
+        keys.accounts(p),
+        keys.partition(p),
+        keys.dead,
+        ...args,
+      )) as [string, string];
+      if (kind === 'cursor') return { kind, at };
+      return { kind: kind as 'ok' | 'done' | 'lease' };
+    });
   }
 
   backlog(partitions: number[]): Promise<Map<number, { lag: number; pending: number }>> {
-    return this.answer(
-      (async () => {
-        const pipeline = this.redis.pipeline();
-        for (const p of partitions) pipeline.xinfo('GROUPS', this.keys.partition(p));
-        const result = new Map<number, { lag: number; pending: number }>();
-        const replies = (await pipeline.exec()) ?? [];
-        partitions.forEach((p, i) => {
-          const [error, groups] = replies[i]!;
-          if (error) return;
-          for (const group of groups as unknown[][]) {
-            const info = new Map<string, unknown>();
-            for (let f = 0; f + 1 < group.length; f += 2) info.set(String(group[f]), group[f + 1]);
-            if (info.get('name') === GROUP) result.set(p, { lag: Number(info.get('lag') ?? 0), pending: Number(info.get('pending') ?? 0) });
-          }
-        });
-        return result;
-      })(),
-    );
+    return this.answer(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const p of partitions) pipeline.xinfo('GROUPS', this.keys.partition(p));
+      const result = new Map<number, { lag: number; pending: number }>();
+      const replies = (await pipeline.exec()) ?? [];
+      partitions.forEach((p, i) => {
+        const [error, groups] = replies[i]!;
+        if (error) return;
+        for (const group of groups as unknown[][]) {
+          const info = new Map<string, unknown>();
+          for (let f = 0; f + 1 < group.length; f += 2) info.set(String(group[f]), group[f + 1]);
+          if (info.get('name') === GROUP) result.set(p, { lag: Number(info.get('lag') ?? 0), pending: Number(info.get('pending') ?? 0) });
+        }
+    });
+    return result;
+    });
   }
 
   lastId(p: number): Promise<string> {
-    return this.answer(
-      (async () => {
-        const last = await this.redis.xrevrange(this.keys.partition(p), '+', '-', 'COUNT', 1);
-        return last[0]?.[0] ?? '';
-      })(),
-    );
+    return this.answer(async () => {
+      const last = await this.redis.xrevrange(this.keys.partition(p), '+', '-', 'COUNT', 1);
+      return last[0]?.[0] ?? '';
+    });
   }
 
   accounts(p: number): Promise<Map<number, string>> {
-    return this.answer(
-      (async () => {
-        const all = await this.redis.hgetall(this.keys.accounts(p));
-        return new Map(Object.entries(all).map(([client, value]) => [Number(client), value]));
-      })(),
-    );
+    return this.answer(async () => {
+      const all = await this.redis.hgetall(this.keys.accounts(p));
+      return new Map(Object.entries(all).map(([client, value]) => [Number(client), value]));
+    });
   }
 
   async close(): Promise<void> {
