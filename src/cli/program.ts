@@ -6,6 +6,7 @@ import type { ConsumeCommandOptions } from './commands/consume.js';
 import type { GenerateCommandOptions } from './commands/generate.js';
 import type { PublishCommandOptions } from './commands/publish.js';
 import type { StreamCommandOptions } from './commands/stream.js';
+import type { RedisTarget } from '../cluster/redisTarget.js';
 import { checkDistinct, checkPrefix, DEFAULT_REDIS, defaultWorkers, packageVersion, parseCount, regularFileBytes } from './options.js';
 
 /**
@@ -126,8 +127,43 @@ export function defineStream(program: Command, { configure, io, exit }: ProgramC
 
 function redisOptions(command: Command): Command {
   return command
-    .option('--redis <url>', 'the Redis (7+) or Valkey server of the cluster', DEFAULT_REDIS)
+    .option(
+      '--redis <url>',
+      "the Redis (7+) or Valkey server of the cluster: redis://[user[:password]@]host[:port][/db] (db 0-15, Redis's default databases), rediss:// for TLS. A password in the URL shows in process listings until payrun starts: prefer REDIS_PASSWORD (or REDISCLI_AUTH) or --redis-password-file",
+      DEFAULT_REDIS,
+    )
+    .option('--redis-password-file <file>', 'read the Redis password from FILE (one trailing newline is ignored)')
     .option('--prefix <name>', 'the prefix of every key of the cluster (several clusters can share one server)', 'payrun');
+}
+
+/** A cluster command's options as commander gives them (--redis still the text). */
+type Cli<T> = Omit<T, 'redis'> & RedisCliOptions;
+
+/** The options every cluster command has, as commander gives them. */
+interface RedisCliOptions {
+  redis: string;
+  redisPasswordFile?: string;
+  prefix: string;
+}
+
+/**
+ * --redis, --redis-password-file and the environment checked before anything connects (a bad
+ * value is a usage error), and a password given in the URL blanked from this process's title.
+ */
+async function redisTargetOf(opts: RedisCliOptions): Promise<RedisTarget> {
+  checkPrefix(opts.prefix);
+  const { redisTarget, redactRedisUrl, RedisTargetError } = await import('../cluster/redisTarget.js');
+  let target: RedisTarget;
+  try {
+    target = redisTarget(opts.redis, { passwordFile: opts.redisPasswordFile, env: process.env });
+  } catch (error) {
+    if (error instanceof RedisTargetError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (target.passwordInUrl && process.argv.some((arg) => arg.includes(opts.redis))) {
+    process.title = process.argv.map((arg) => arg.replace(opts.redis, redactRedisUrl(opts.redis))).join(' ');
+  }
+  return target;
 }
 
 export function defineCluster(program: Command, { configure, io, exit }: ProgramContext): void {
@@ -137,11 +173,11 @@ export function defineCluster(program: Command, { configure, io, exit }: Program
     .option('--partitions <n>', 'partition count, fixed by the first publish (default: 8)', parseCount('--partitions', 1, 1024))
     .option('--timeout <s>', 'give up (exit 1) after S seconds of an unreachable Redis', parseCount('--timeout', 1, 86_400), 30)
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
-    .action(async (file: string, opts: PublishCommandOptions) => {
+    .action(async (file: string, opts: Cli<PublishCommandOptions>) => {
       if (file === '-') throw new UsageError('publish needs a regular file (an input is numbered by its content)');
-      checkPrefix(opts.prefix);
+      const redis = await redisTargetOf(opts);
       const { publishCommand } = await import('./commands/publish.js');
-      exit(await publishCommand(file, opts, io));
+      exit(await publishCommand(file, { ...opts, redis }, io));
     });
 
   redisOptions(configure(program.command('consume')))
@@ -154,20 +190,20 @@ export function defineCluster(program: Command, { configure, io, exit }: Program
     .option('--max-deliveries <n>', 'an entry taken over more often than N times without a commit goes to the dead letters', parseCount('--max-deliveries', 1, 1_000_000), 10)
     .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
     .option('-q, --quiet', 'log only errors', false)
-    .action(async (opts: ConsumeCommandOptions) => {
-      checkPrefix(opts.prefix);
+    .action(async (opts: Cli<ConsumeCommandOptions>) => {
+      const redis = await redisTargetOf(opts);
       const { consumeCommand } = await import('./commands/consume.js');
-      exit(await consumeCommand(opts, io));
+      exit(await consumeCommand({ ...opts, redis }, io));
     });
 
   redisOptions(configure(program.command('accounts')))
     .description('print the merged accounts CSV of the whole cluster (the same bytes as `payrun FILE`)')
     .option('--wait', 'first wait until every published row is applied and committed', false)
     .option('--timeout <s>', 'with --wait: give up (exit 1) after S seconds', parseCount('--timeout', 1, 86_400), 600)
-    .action(async (opts: AccountsCommandOptions) => {
-      checkPrefix(opts.prefix);
+    .action(async (opts: Cli<AccountsCommandOptions>) => {
+      const redis = await redisTargetOf(opts);
       const { accountsCommand } = await import('./commands/accounts.js');
-      exit(await accountsCommand(opts, io));
+      exit(await accountsCommand({ ...opts, redis }, io));
     });
 }
 

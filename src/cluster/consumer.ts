@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FsyncMode } from '../journal/fsyncMode.js';
 import { JournalError } from '../journal/journalError.js';
+import { DirectoryError } from '../io/ensureDirectory.js';
 import type { Log } from './clusterLog.js';
+import { RedisRefused } from './redisReply.js';
 import { PartitionLedger, type Prepared } from './partitionLedger.js';
 import type { Commit, CommitResult, LogEntry, Transport } from './transport.js';
 
@@ -34,6 +36,11 @@ const MAX_BACKOFF_MS = 5000;
 
 function backoff(attempt: number): number {
   return Math.min(50 * 2 ** attempt, MAX_BACKOFF_MS) * (0.75 + Math.random() / 2);
+}
+
+/** Errors no retry mends: a journal that cannot be used, a Redis that answered no for good. They end the run. */
+function fatal(error: unknown): boolean {
+  return error instanceof JournalError || error instanceof DirectoryError || error instanceof RedisRefused;
 }
 
 function message(error: unknown): string {
@@ -81,6 +88,20 @@ export class Consumer {
   }
 
   async run(): Promise<void> {
+    try {
+      await this.consume();
+    } catch (error) {
+      // Ending on a fatal error: every journal closed (whole records; the next owner goes on from them).
+      for (const p of this.partitionsOwned) {
+        const ledger = this.owned.get(p);
+        this.owned.delete(p);
+        await ledger?.close().catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  private async consume(): Promise<void> {
     const { options } = this;
     this.log('started', { prefix: options.prefix, journal: options.journal, leaseMs: options.leaseMs });
     while (!this.stopping && this.partitions === 0) {
@@ -118,6 +139,7 @@ export class Consumer {
       try {
         read = await this.transport.read(this.partitionsOwned, options.owner, options.batch, BLOCK_MS);
       } catch (error) {
+        if (fatal(error)) throw error;
         resync = true;
         this.metrics.retries++;
         this.log('retrying', { error: message(error) });
@@ -141,7 +163,7 @@ export class Consumer {
       try {
         return await step();
       } catch (error) {
-        if (error instanceof JournalError) throw error;
+        if (fatal(error)) throw error;
         this.metrics.retries++;
         if (attempt === 0) this.log('retrying', { error: message(error) });
         if (this.stopping) return undefined;
@@ -182,6 +204,7 @@ export class Consumer {
     try {
       ledger = PartitionLedger.open(journal, prefix, p, owner, fsync, (line) => this.log('journal', { partition: p, message: line }), maxDeliveries);
     } catch (error) {
+      if (error instanceof DirectoryError) throw error;
       await this.transport.release(p, owner);
       if (!this.busyLogged.has(p)) this.log('partition_busy', { partition: p, error: message(error) });
       this.busyLogged.add(p);
@@ -275,6 +298,7 @@ export class Consumer {
       try {
         result = await this.transport.commit(commit);
       } catch (error) {
+        if (fatal(error)) throw error;
         this.metrics.retries++;
         if (attempt === 0) this.log('commit_retry', { partition: p, lastId: commit.lastId, error: message(error) });
         await sleep(backoff(attempt));

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { ensureDirectory } from '../io/ensureDirectory.js';
 import { join } from 'node:path';
 import type { LedgerState } from '../domain/ledgerState.js';
 import { type BatchPlace } from '../io/rowBatch.js';
@@ -62,7 +63,7 @@ export class Journal {
   ) {}
 
   static open(dir: string, options: JournalOptions): Journal {
-    mkdirSync(dir, { recursive: true });
+    ensureDirectory(dir, 'journal directory');
     const lock = DirLock.take(dir);
     try {
       // Only this journal's writer (who holds the lock) writes snapshots: a temp file now is

@@ -42,6 +42,8 @@ export interface StartRedisOptions {
   readyTimeoutMs?: number;
   /** Extra redis-server arguments. */
   args?: string[];
+  /** Start it with `--requirepass` (the readiness PING authenticates first; `url` holds no password). */
+  requirepass?: string;
 }
 
 const running = new Set<ChildProcess>();
@@ -81,8 +83,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** One PING over a raw socket: resolves true on `+PONG`, false on anything else (or no answer in 1 s). */
-export function ping(port: number): Promise<boolean> {
+/** One PING over a raw socket (after AUTH, given a password): resolves true on `+PONG`, false on anything else (or no answer in 1 s). */
+export function ping(port: number, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let reply = '';
@@ -92,13 +94,16 @@ export function ping(port: number): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), 1000);
-    socket.on('connect', () => socket.write('PING\r\n'));
+    const auth = password === undefined ? '' : `*2\r\n$4\r\nAUTH\r\n$${Buffer.byteLength(password)}\r\n${password}\r\n`;
+    const expected = password === undefined ? '+PONG\r\n' : '+OK\r\n+PONG\r\n';
+    const lines = password === undefined ? 1 : 2;
+    socket.on('connect', () => socket.write(`${auth}PING\r\n`));
     socket.on('data', (chunk: Buffer) => {
       reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (reply.split('\r\n').length > lines) done(reply.startsWith(expected));
     });
     socket.on('error', () => done(false));
-    socket.on('close', () => done(reply.startsWith('+PONG')));
+    socket.on('close', () => done(reply.startsWith(expected)));
   });
 }
 
@@ -141,6 +146,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
       '--logfile', logFile,
       '--loglevel', 'notice',
       '--databases', '1',
+      ...(opts.requirepass !== undefined ? ['--requirepass', opts.requirepass] : []),
       ...(opts.args ?? []),
     ];
     const c = spawn(REDIS_SERVER, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -158,7 +164,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisSer
       }
       const failed = await Promise.race([spawnError, sleep(0).then(() => undefined)]);
       if (failed) throw new Error(`cannot run ${REDIS_SERVER}: ${failed.message}`);
-      if (await ping(port)) return;
+      if (await ping(port, opts.requirepass)) return;
       if (Date.now() > deadline) {
         c.kill('SIGKILL');
         throw new Error(`redis-server on port ${port} did not answer PING within ${readyTimeoutMs} ms: ${stderr}${readLog()}`);

@@ -6,9 +6,10 @@ import { type AccountBalances, formatAccounts } from '../../io/accountsCsv.js';
 import { ClusterError } from '../../cluster/clusterError.js';
 import { RedisTransport } from '../../cluster/redisTransport.js';
 import type { Transport } from '../../cluster/transport.js';
+import type { RedisTarget } from '../../cluster/redisTarget.js';
 
 export interface AccountsCommandOptions {
-  redis: string;
+  redis: RedisTarget;
   prefix: string;
   wait: boolean;
   timeout: number;
@@ -41,7 +42,7 @@ export async function accountsCommand(options: AccountsCommandOptions, io: CliIo
   const transport = new RedisTransport(options.redis, { prefix: options.prefix, patient: false });
   try {
     const partitions = await transport.partitions();
-    if (partitions === undefined) throw new ClusterError(`nothing has been published under prefix '${options.prefix}' at ${options.redis}`);
+    if (partitions === undefined) throw new ClusterError(`nothing has been published under prefix '${options.prefix}' at ${options.redis.display}`);
     if (options.wait) {
       const until = Date.now() + options.timeout * 1000;
       for (;;) {
@@ -54,8 +55,8 @@ export async function accountsCommand(options: AccountsCommandOptions, io: CliIo
     await writeAll(io.stdout, formatAccounts(await mergedAccounts(transport, partitions)));
     return ExitCode.Ok;
   } catch (error) {
-    const unreachable = transport.unreachable;
-    await writeAll(io.stderr, `${unreachable !== undefined ? `payrun: cannot reach redis at ${options.redis}: ${unreachable}` : describeError(error)}\n`);
+    const unreachable = transport.refusal === undefined ? transport.unreachable : undefined;
+    await writeAll(io.stderr, `${unreachable !== undefined ? `payrun: cannot reach redis at ${options.redis.display}: ${unreachable}` : describeError(error)}\n`);
     return ExitCode.Fatal;
   } finally {
     await transport.close();

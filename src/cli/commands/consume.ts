@@ -1,15 +1,19 @@
+import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
 import { describeError } from '../errors.js';
+import { ensureDirectory } from '../../io/ensureDirectory.js';
 import { type FsyncMode } from '../../journal/fsyncMode.js';
 import { jsonLog } from '../../cluster/clusterLog.js';
 import { Consumer } from '../../cluster/consumer.js';
-import { serveMetrics } from '../../cluster/metricsServer.js';
+import { prometheusText, serveMetrics } from '../../cluster/metricsServer.js';
+import { RedisRefused } from '../../cluster/redisReply.js';
+import type { RedisTarget } from '../../cluster/redisTarget.js';
 import { RedisTransport } from '../../cluster/redisTransport.js';
 
 export interface ConsumeCommandOptions {
-  redis: string;
+  redis: RedisTarget;
   prefix: string;
   journal: string;
   owner?: string;
@@ -28,35 +32,49 @@ const STOP_GRACE_MS = 10_000;
 export async function consumeCommand(options: ConsumeCommandOptions, io: CliIo): Promise<number> {
   const owner = options.owner ?? `${hostname()}-${process.pid}`;
   const log = jsonLog(io.stderr, owner, options.quiet);
+  // What can fail at once does, before Redis is connected: the journal directory, the metrics port.
+  let consumer: Consumer | undefined;
+  let metrics: Server | undefined;
+  try {
+    ensureDirectory(options.journal, 'journal directory');
+    if (options.metricsPort !== undefined) metrics = await serveMetrics(options.metricsPort, () => (consumer === undefined ? '' : prometheusText(owner, consumer)));
+  } catch (error) {
+    await writeAll(io.stderr, `${describeError(error)}\n`);
+    return ExitCode.Fatal;
+  }
   const transport = new RedisTransport(options.redis, {
     prefix: options.prefix,
     patient: true,
     leaseMs: options.leaseMs,
     onConnection: (state, detail) => {
-      log(state === 'down' ? 'redis_unreachable' : 'redis_back', { redis: options.redis, detail });
-      if (state === 'up') consumer.redisBack();
+      log(state === 'down' ? 'redis_unreachable' : 'redis_back', { redis: options.redis.display, detail });
+      if (state === 'up') running.redisBack();
     },
   });
-  const consumer = new Consumer(
+  const running = new Consumer(
     transport,
     { owner, prefix: options.prefix, journal: options.journal, fsync: options.fsync ?? 'batch', leaseMs: options.leaseMs, batch: options.batch, metricsEveryMs: 5000, maxDeliveries: options.maxDeliveries },
     log,
   );
+  consumer = running;
   let signal: string | undefined;
   let grace: NodeJS.Timeout | undefined;
   const onSignal = (name: string): void => {
     if (signal !== undefined) return;
     signal = name;
     log('stopping', { signal: name });
-    consumer.stop();
+    running.stop();
     // Every journal record is whole at any await, so closing now loses nothing: a batch not yet committed is relayed by the next owner.
-    const holding = consumer.partitionsOwned.length > 0;
+    const holding = running.partitionsOwned.length > 0;
     grace = setTimeout(() => {
-      if (consumer.partitionsOwned.length === 0) {
-        log('stopped', { rows: consumer.metrics.rows, commits: consumer.metrics.commits, note: 'Redis unreachable; nothing was held' });
+      const unreachable = transport.unreachable !== undefined;
+      if (running.partitionsOwned.length === 0) {
+        const note = unreachable ? 'Redis unreachable; nothing was held' : 'a Redis command in progress did not end; nothing was held';
+        log('stopped', { rows: running.metrics.rows, commits: running.metrics.commits, note });
         process.exit(ExitCode.Ok);
       }
-      log('error', { error: `Redis did not answer within ${STOP_GRACE_MS / 1000} s of ${name}; stopping without the last commit (the next owner relays it)` });
+      const why = unreachable ? `Redis was unreachable (${transport.unreachable}) for ${STOP_GRACE_MS / 1000} s after ${name}` : `the commit in hand did not end within ${STOP_GRACE_MS / 1000} s of ${name}`;
+      log('error', { error: `${why}; stopping without the last commit (the next owner relays it)` });
       process.exit(ExitCode.Fatal);
     }, holding ? STOP_GRACE_MS : 1000);
     grace.unref();
@@ -65,12 +83,13 @@ export async function consumeCommand(options: ConsumeCommandOptions, io: CliIo):
   const onTerm = (): void => onSignal('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
-  const metrics = options.metricsPort !== undefined ? await serveMetrics(options.metricsPort, owner, consumer) : undefined;
   try {
-    await consumer.run();
+    await running.run();
     return ExitCode.Ok;
   } catch (error) {
-    await writeAll(io.stderr, `${describeError(error)}\n`);
+    // Redis answered with something waiting will not change: a JSON line like every other event of the run.
+    if (error instanceof RedisRefused) log('error', { error: error.message, code: error.code });
+    else await writeAll(io.stderr, `${describeError(error)}\n`);
     return ExitCode.Fatal;
   } finally {
     clearTimeout(grace);

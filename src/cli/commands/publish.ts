@@ -12,9 +12,10 @@ import { ClusterError } from '../../cluster/clusterError.js';
 import { LineGroups } from '../../io/lineGroups.js';
 import { RedisTransport } from '../../cluster/redisTransport.js';
 import type { PublishedRow, Transport } from '../../cluster/transport.js';
+import type { RedisTarget } from '../../cluster/redisTarget.js';
 
 export interface PublishCommandOptions {
-  redis: string;
+  redis: RedisTarget;
   prefix: string;
   partitions?: number;
   quiet: boolean;
@@ -77,19 +78,20 @@ export async function publishCommand(file: string, options: PublishCommandOption
     fd = openSync(file, 'r');
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new ClusterError(`'${file}' is not a regular file (publish numbers an input by its content)`);
+    const shown = options.redis.display;
     transport = new RedisTransport(options.redis, {
       prefix: options.prefix,
       patient: true,
       giveUpAfterMs: (options.timeout ?? DEFAULT_PUBLISH_TIMEOUT_S) * 1000,
       onConnection: (state, detail) => {
-        if (!options.quiet) void writeAll(io.stderr, state === 'down' ? `payrun: redis ${options.redis} unreachable (${detail}); retrying\n` : `payrun: redis ${options.redis} is back\n`);
+        if (!options.quiet) void writeAll(io.stderr, state === 'down' ? `payrun: redis ${shown} unreachable (${detail}); retrying\n` : `payrun: redis ${shown} is back\n`);
       },
     });
     await Promise.race([transport.givenUp, publishRows(file, fd, stat.size, transport, options, io, started)]);
     return ExitCode.Ok;
   } catch (error) {
     const line = transport?.gaveUp === true
-      ? `payrun: cannot reach redis at ${options.redis}: ${transport.unreachable ?? 'connection lost'} (gave up after ${options.timeout ?? DEFAULT_PUBLISH_TIMEOUT_S} s; publishing again adds only what is missing)`
+      ? `payrun: cannot reach redis at ${options.redis.display}: ${transport.unreachable ?? 'connection lost'} (gave up after ${options.timeout ?? DEFAULT_PUBLISH_TIMEOUT_S} s; publishing again adds only what is missing)`
       : describeError(error, file);
     await writeAll(io.stderr, `${line}\n`);
     return ExitCode.Fatal;
