@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { FSYNC_MODES, type FsyncMode } from '../journal/fsyncMode.js';
+import { OUTPUT_FORMATS, type OutputFormat } from '../io/outputFormat.js';
 import { type CliIo, UsageError } from './cliIo.js';
 import type { AccountsCommandOptions } from './commands/accounts.js';
 import type { ConsumeCommandOptions } from './commands/consume.js';
@@ -42,9 +43,15 @@ interface RunOptions {
   journal?: string;
   fsync?: FsyncMode;
   snapshotEvery?: number;
+  format: OutputFormat;
+  summaryJson?: string;
 }
 
 const fsyncOption = (description: string): Option => new Option('--fsync <mode>', description).choices(FSYNC_MODES);
+const formatOption = (what: string): Option =>
+  new Option('--format <format>', `${what} as csv, json (one array) or ndjson (one object per line); amounts are exact decimal strings`)
+    .choices(OUTPUT_FORMATS)
+    .default('csv');
 
 export function defineBatchRun(program: Command, { io, exit }: ProgramContext): void {
   program
@@ -54,8 +61,10 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
     .argument('<file>', "transactions CSV ('-' reads standard input)")
     .option('-o, --output <file>', 'write accounts to FILE (atomically) instead of standard output')
     .option('--rejects <file>', 'write every rejected row to FILE as CSV: line,reason,row')
+    .addOption(formatOption('the accounts'))
     .option('--strict', 'the first rejected row is fatal (exit 1)', false)
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
+    .option('--summary-json <file>', 'also write the summary as JSON to FILE (atomically; with --quiet too): rows, applied, rejected, rejectedByReason, accounts, seconds, rowsPerSecond')
     .addOption(
       new Option('--workers <n>', 'worker threads; 0 runs in the main thread (default: chosen from the machine)').argParser(
         parseCount('--workers', 0, 64),
@@ -71,6 +80,7 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
     .addHelpText('after', HELP_EXAMPLES)
     .action(async (file: string, opts: RunOptions) => {
       if (opts.rejects === '-') throw new UsageError("--rejects needs a file ('-' is where the accounts go)");
+      if (opts.summaryJson === '-') throw new UsageError("--summary-json needs a file ('-' is where the accounts go)");
       if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
       if (opts.journal === undefined && opts.snapshotEvery !== undefined) throw new UsageError('--snapshot-every goes with --journal');
       if (opts.journal !== undefined && opts.strict) {
@@ -78,7 +88,7 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
       }
       const toStdout = opts.output === undefined || opts.output === '-';
       checkDistinct(
-        { input: file === '-' ? undefined : file, '--output': toStdout ? undefined : opts.output, '--rejects': opts.rejects },
+        { input: file === '-' ? undefined : file, '--output': toStdout ? undefined : opts.output, '--rejects': opts.rejects, '--summary-json': opts.summaryJson },
         opts.journal,
         toStdout ? 'the accounts' : undefined,
       );
@@ -187,11 +197,12 @@ export function defineJournal(program: Command, { configure, io, exit }: Program
     .option('--until-line <n>', 'stop after line N of an input (the last one, or --input K)', parseCount('--until-line', 1, Number.MAX_SAFE_INTEGER))
     .option('--input <k>', 'with --until-line: the K-th input the journal holds (1 = first)', parseCount('--input', 1, Number.MAX_SAFE_INTEGER))
     .option('-o, --output <file>', 'write accounts to FILE (atomically) instead of standard output')
-    .action(async (dir: string, opts: { untilSeq?: number; untilLine?: number; input?: number; output?: string }) => {
+    .addOption(formatOption('the accounts'))
+    .action(async (dir: string, opts: { untilSeq?: number; untilLine?: number; input?: number; output?: string; format: OutputFormat }) => {
       if (opts.untilSeq !== undefined && opts.untilLine !== undefined) throw new UsageError('--until-seq and --until-line do not go together');
       if (opts.input !== undefined && opts.untilLine === undefined) throw new UsageError('--input goes with --until-line');
       if (opts.output !== undefined && opts.output !== '-') checkDistinct({ '--output': opts.output }, dir);
       const { replayCommand } = await import('./commands/journal.js');
-      exit(await replayCommand(dir, { seq: opts.untilSeq, line: opts.untilLine, input: opts.input, output: opts.output }, io));
+      exit(await replayCommand(dir, { seq: opts.untilSeq, line: opts.untilLine, input: opts.input, output: opts.output, format: opts.format }, io));
     });
 }
