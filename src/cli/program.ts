@@ -211,4 +211,14 @@ export function defineJournal(program: Command, { configure, io, exit }: Program
       const { replayCommand } = await import('./commands/journal.js');
       exit(await replayCommand(dir, { seq: opts.untilSeq, line: opts.untilLine, input: opts.input, output: opts.output, format: opts.format }, io));
     });
+  configure(journal.command('history'))
+    .description("every journaled row of one client, in order: input, line, type, tx, amount, outcome and the account's balances after it")
+    .argument('<dir>', 'the journal directory')
+    .requiredOption('--client <n>', 'the client', parseCount('--client', 0, 65_535))
+    .addOption(formatOption('the rows'))
+    .addHelpText('after', '\nExample:\n  payrun journal history ledger/ --client 7 --format ndjson | grep INSUFFICIENT_FUNDS\n')
+    .action(async (dir: string, opts: { client: number; format: OutputFormat }) => {
+      const { historyCommand } = await import('./commands/history.js');
+      exit(await historyCommand(dir, opts, io));
+    });
 }
