@@ -29,3 +29,23 @@ export function formatSummary(stats: RunStats, accounts: number, seconds: number
     '',
   ].join('\n');
 }
+
+/**
+ * `--summary-json FILE`: the summary's numbers for a script. Every reason code is a key (0 when
+ * none), in the order they are checked, so a reader never needs a default. A journaled input
+ * that was already applied reads no rows: zeros and the accounts.
+ */
+export function summaryJson(stats: RunStats | undefined, accounts: number, seconds: number): string {
+  const rejectedByReason: Record<string, number> = {};
+  for (let reason = 1; reason < REASON_CODES.length; reason++) rejectedByReason[REASON_CODES[reason]!] = stats?.byReason[reason] ?? 0;
+  const rows = stats?.rows ?? 0;
+  return `${JSON.stringify({
+    rows,
+    applied: stats?.applied ?? 0,
+    rejected: stats?.rejected ?? 0,
+    rejectedByReason,
+    accounts,
+    seconds: Math.round(seconds * 1000) / 1000,
+    rowsPerSecond: seconds > 0 ? Math.round(rows / seconds) : rows,
+  }, null, 2)}\n`;
+}

@@ -27,7 +27,7 @@ const BUFFER_BYTES = 1 << 20;
 const TEXT_CHARS = 1 << 14;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-export async function generateFile(opts: GenerateFileOptions): Promise<{ rows: number; bytes: number }> {
+export async function generateFile(opts: GenerateFileOptions): Promise<{ rows: number; bytes: number; followingTx: number }> {
   validateOptions(opts);
   const eol = opts.crlf === true ? '\r\n' : '\n';
   const model = opts.expected === undefined ? undefined : new ReferenceModel();
@@ -65,7 +65,7 @@ export async function generateFile(opts: GenerateFileOptions): Promise<{ rows: n
     await rename(outTmp, opts.out);
     if (opts.expected !== undefined && expectedTmp !== undefined) await rename(expectedTmp, opts.expected);
     opts.onProgress?.(written);
-    return { rows: written, bytes: out.bytes };
+    return { rows: written, bytes: out.bytes, followingTx: rows.followingTx };
   } catch (error) {
     await file?.close().catch(() => undefined);
     await rm(outTmp, { force: true });

@@ -85,7 +85,15 @@ export abstract class StreamState {
     this.locked = new Uint8Array(opts.clients);
     this.lockedClients = new Int32Array(opts.clients);
     // Ids grow by under 2 per row (gaps included); start low only when ten-digit ids would run out.
-    this.nextTx = opts.rows * 2 <= MAX_TX - FIRST_TX ? FIRST_TX + this.rng.int(10_000_000) : 1;
+    const seeded = opts.rows * 2 <= MAX_TX - FIRST_TX ? FIRST_TX + this.rng.int(10_000_000) : 1;
+    // A given first id changes only the ids: the draw above is made all the same, so every other
+    // choice (and so the mix) is the seed's, and the file is the default one with its ids shifted.
+    this.nextTx = opts.firstTx ?? seeded;
+  }
+
+  /** The id after the highest one the rows own so far: where a next file's ids can start (`--first-tx`). */
+  get followingTx(): number {
+    return this.nextTx;
   }
 
   /** Index in `disputed` of a deposit still disputed and still in the ring, or −1. */

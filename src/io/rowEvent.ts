@@ -4,7 +4,7 @@ import { namesAccount, REASON_CODES, RejectReason } from '../domain/rejectReason
 import { TxType } from '../domain/txType.js';
 import type { AccountBalances } from './accountsCsv.js';
 
-const TYPE_NAMES: Record<number, string> = {
+export const TYPE_NAMES: Record<number, string> = {
   [TxType.Deposit]: 'deposit',
   [TxType.Withdrawal]: 'withdrawal',
   [TxType.Dispute]: 'dispute',

@@ -9,6 +9,7 @@ export interface GenerateCommandOptions {
   rows: number;
   clients: number;
   seed: number;
+  firstTx?: number;
   expected?: string;
   crlf: boolean;
   bom: boolean;
@@ -25,6 +26,7 @@ export async function generateCommand(out: string, options: GenerateCommandOptio
       rows: options.rows,
       clients: options.clients,
       seed: options.seed,
+      firstTx: options.firstTx,
       crlf: options.crlf,
       bom: options.bom,
       out,
@@ -35,7 +37,9 @@ export async function generateCommand(out: string, options: GenerateCommandOptio
     if (!options.quiet) {
       const seconds = (performance.now() - started) / 1000;
       const mb = (result.bytes / 1e6).toFixed(1);
-      await writeAll(io.stderr, `payrun: wrote ${result.rows} rows (${mb} MB) to ${out} in ${seconds.toFixed(2)} s\n`);
+      // With --first-tx the user is numbering a series of files: say where the next one starts.
+      const next = options.firstTx === undefined ? '' : `; tx ids from ${options.firstTx}, a next file: --first-tx ${result.followingTx}`;
+      await writeAll(io.stderr, `payrun: wrote ${result.rows} rows (${mb} MB) to ${out} in ${seconds.toFixed(2)} s${next}\n`);
     }
     return ExitCode.Ok;
   } catch (error) {

@@ -1,4 +1,5 @@
-import { formatAccounts } from '../../io/accountsCsv.js';
+import { formatAccountsAs } from '../../io/accountsJson.js';
+import type { OutputFormat } from '../../io/outputFormat.js';
 import { replayJournal, type ReplayLimit } from '../../journal/replay.js';
 import { verifyJournal } from '../../journal/verify.js';
 import { writeAccounts } from '../../io/accountsOutput.js';
@@ -25,10 +26,10 @@ export async function verifyCommand(dir: string, io: CliIo): Promise<number> {
 }
 
 /** `payrun journal replay DIR [--until-seq S | --until-line N [--input K]] [-o FILE]`: accounts from the events alone. */
-export async function replayCommand(dir: string, options: ReplayLimit & { output?: string }, io: CliIo): Promise<number> {
+export async function replayCommand(dir: string, options: ReplayLimit & { output?: string; format?: OutputFormat }, io: CliIo): Promise<number> {
   try {
     const { state } = replayJournal(dir, options);
-    await writeAccounts(formatAccounts(state), options.output, io.stdout);
+    await writeAccounts(formatAccountsAs(state, options.format ?? 'csv'), options.output, io.stdout);
     return ExitCode.Ok;
   } catch (error) {
     await writeAll(io.stderr, `${describeError(error)}\n`);

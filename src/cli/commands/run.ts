@@ -1,10 +1,12 @@
 import { reasonCode } from '../../domain/rejectReason.js';
 import { chunkBytesFor, createEngine } from '../../workers/createEngine.js';
 import { type RunResult, run, StrictReject } from '../../engine/run.js';
-import { type AccountBalances, countAccounts, formatAccounts } from '../../io/accountsCsv.js';
+import { type AccountBalances, countAccounts } from '../../io/accountsCsv.js';
+import { formatAccountsAs } from '../../io/accountsJson.js';
+import type { OutputFormat } from '../../io/outputFormat.js';
 import { RejectsFile, type RejectSink } from '../../io/rejectsWriter.js';
 import { type FsyncMode } from '../../journal/fsyncMode.js';
-import { writeAccounts } from '../../io/accountsOutput.js';
+import { writeAccounts, writeFileAtomic } from '../../io/accountsOutput.js';
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
 import { cleanUpAfterFailure, describeError } from '../errors.js';
@@ -12,7 +14,7 @@ import { type InputSource, openInput } from '../../io/inputSource.js';
 import type { JournalSession } from '../../session/journalSession.js';
 import { startProgress } from '../progress.js';
 import { StopSignal } from '../stopSignal.js';
-import { formatSummary } from '../summary.js';
+import { formatSummary, summaryJson } from '../summary.js';
 
 export interface RunCommandOptions {
   output?: string;
@@ -23,6 +25,10 @@ export interface RunCommandOptions {
   journal?: string;
   fsync?: FsyncMode;
   snapshotEvery?: number;
+  /** How the accounts are printed (default csv). */
+  format?: OutputFormat;
+  /** Also write the summary's numbers to this file as JSON (atomically), quiet or not. */
+  summaryJson?: string;
 }
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: ExitCode.Interrupted, SIGTERM: ExitCode.Terminated };
@@ -76,13 +82,12 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     session = undefined;
     const before = await lateStop(`after the whole of ${name} was journaled in '${dir}'; run the same command to print the accounts`);
     if (before !== undefined) return before;
-    await writeAccounts(formatAccounts(accounts), options.output, io.stdout);
+    await writeAccounts(formatAccountsAs(accounts, options.format ?? 'csv'), options.output, io.stdout);
     const after = await lateStop(`after the whole of ${name} was journaled in '${dir}' and its accounts written`);
     if (after !== undefined) return after;
-    if (!options.quiet && result) {
-      const seconds = (performance.now() - started) / 1000;
-      await writeAll(io.stderr, formatSummary(result.stats, countAccounts(accounts), seconds, resumedRows));
-    }
+    const seconds = (performance.now() - started) / 1000;
+    if (options.summaryJson !== undefined) writeFileAtomic(options.summaryJson, summaryJson(result?.stats, countAccounts(accounts), seconds));
+    if (!options.quiet && result) await writeAll(io.stderr, formatSummary(result.stats, countAccounts(accounts), seconds, resumedRows));
     return ExitCode.Ok;
   } catch (error) {
     for (const line of warnings.splice(0)) await say(line);
