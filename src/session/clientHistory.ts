@@ -64,7 +64,8 @@ export function* clientHistory(dir: string, client: number): Generator<HistoryRo
       });
       yield* events;
     }
-    if (reader.tail.kind === 'corrupt') throw new JournalError(`journal '${dir}' is damaged at byte ${reader.tail.offset} (${reader.tail.why})`);
+    const ending = reader.ending;
+    if (ending.kind === 'damaged') throw new JournalError(`journal '${dir}' is damaged at byte ${ending.offset} (${ending.why})`);
   } finally {
     reader.close();
   }
