@@ -41,6 +41,27 @@ describe('command-line conventions', () => {
     expect(stream.stdout).toMatch(/^Usage: payrun stream \[options\]/);
   });
 
+  /** Every command path under `path`, from the Commands section of its --help. */
+  const commandPaths = (path: string[]): string[][] => {
+    const help = payrun([...path, '--help']).stdout;
+    const section = help.split('\nCommands:\n')[1]?.split('\n\n')[0] ?? '';
+    const names = [...section.matchAll(/^ {2}([a-z]+)/gm)].map((m) => m[1]!).filter((name) => name !== 'help');
+    return [path, ...names.flatMap((name) => commandPaths([...path, name]))];
+  };
+
+  it('every --help ends with an example, and shows the defaults of --fsync, --snapshot-every and --partitions', () => {
+    const paths = commandPaths([]);
+    expect(paths.map((p) => p.join(' '))).toEqual(expect.arrayContaining(['generate', 'stream', 'publish', 'consume', 'accounts', 'journal verify', 'journal replay']));
+    for (const path of paths) {
+      const help = payrun([...path, '--help']).stdout;
+      expect(help, `payrun ${path.join(' ')} --help`).toMatch(/\nExamples?:\n {2}\S.*\n$/s);
+      for (const [option, shown] of [['--fsync', 'default: batch'], ['--snapshot-every', 'default: 4,000,000'], ['--partitions', 'default: 8']]) {
+        const at = help.indexOf(`${option} <`);
+        if (at >= 0) expect(help.slice(at, help.indexOf('\n  -', at + 1)).replace(/\s+/g, ' '), `${option} in payrun ${path.join(' ')} --help`).toContain(shown);
+      }
+    }
+  });
+
   it('payrun journal alone prints its usage without an error prefix, exit 2', () => {
     const r = payrun(['journal']);
     expect(r.status).toBe(2);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { type CliIo, ExitCode, UsageError } from './cliIo.js';
 import { writeAll } from '../io/writeAll.js';
 import { defineBatchRun, defineCluster, defineGenerate, defineJournal, defineStream, type ProgramContext } from './program.js';
+import { addHelpExamples, commandPath } from './helpExamples.js';
 import { closest } from './suggest.js';
 
 export { defaultWorkers, packageVersion, parseCount } from './options.js';
@@ -37,6 +38,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   defineStream(program, context);
   defineCluster(program, context);
   defineJournal(program, context);
+  addHelpExamples(program);
   program.hook('preAction', (_program, action) => {
     current = commandPath(action);
   });
@@ -73,8 +75,3 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function commandPath(command: Command): string {
-  const names: string[] = [];
-  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
-  return names.join(' ');
-}

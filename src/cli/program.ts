@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
-import { FSYNC_MODES, type FsyncMode } from '../journal/fsyncMode.js';
+import { DEFAULT_FSYNC, FSYNC_MODES, type FsyncMode } from '../journal/fsyncMode.js';
+import { DEFAULT_SNAPSHOT_EVERY } from '../journal/journalDefaults.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../io/outputFormat.js';
 import { type CliIo, UsageError } from './cliIo.js';
 import type { AccountsCommandOptions } from './commands/accounts.js';
@@ -15,18 +16,6 @@ import { checkDistinct, checkPrefix, DEFAULT_REDIS, defaultWorkers, packageVersi
  * (`await import`), so a batch run loads no cluster, stream or journal code, and no ioredis.
  */
 
-const HELP_EXAMPLES = `
-Examples:
-  payrun transactions.csv > accounts.csv
-  payrun --rejects rejects.csv -o accounts.csv transactions.csv
-  cat transactions.csv | payrun - --strict
-  payrun --journal ledger/ day1.csv > accounts.csv   # then day2.csv, ...; resumable
-  payrun journal verify ledger/
-  payrun generate -n 1000000 -c 5000 --seed 7 tx.csv
-  payrun publish tx.csv --redis redis://127.0.0.1:6379    # cluster mode: see the README
-  payrun consume --redis redis://127.0.0.1:6379 --journal ledgers/
-  payrun accounts --redis redis://127.0.0.1:6379 --wait > accounts.csv
-`;
 
 /** What an action needs: a new sub-command wired to main's output and error capture, the io, where its exit code goes. */
 export interface ProgramContext {
@@ -48,7 +37,8 @@ interface RunOptions {
   summaryJson?: string;
 }
 
-const fsyncOption = (description: string): Option => new Option('--fsync <mode>', description).choices(FSYNC_MODES);
+/** No commander default: an --fsync given without --journal is a usage error, so the default is only shown. */
+const fsyncOption = (description: string): Option => new Option('--fsync <mode>', `${description} (default: ${DEFAULT_FSYNC})`).choices(FSYNC_MODES);
 const formatOption = (what: string): Option =>
   new Option('--format <format>', `${what} as csv, json (one array) or ndjson (one object per line); amounts are exact decimal strings`)
     .choices(OUTPUT_FORMATS)
@@ -74,11 +64,10 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
     .option('--journal <dir>', 'keep the ledger in DIR: every decision journaled, resumable after a crash, accounts carried over between runs')
     .addOption(fsyncOption('with --journal: when the journal is flushed to disk'))
     .addOption(
-      new Option('--snapshot-every <rows>', 'with --journal: rows between snapshots of the whole state').argParser(
+      new Option('--snapshot-every <rows>', `with --journal: rows between snapshots of the whole state (default: ${DEFAULT_SNAPSHOT_EVERY.toLocaleString('en-US')})`).argParser(
         parseCount('--snapshot-every', 1, Number.MAX_SAFE_INTEGER),
       ),
     )
-    .addHelpText('after', HELP_EXAMPLES)
     .action(async (file: string, opts: RunOptions) => {
       if (opts.rejects === '-') throw new UsageError("--rejects needs a file ('-' is where the accounts go)");
       if (opts.summaryJson === '-') throw new UsageError("--summary-json needs a file ('-' is where the accounts go)");
@@ -110,12 +99,6 @@ export function defineGenerate(program: Command, { configure, io, exit }: Progra
     .option('--crlf', 'end lines with CRLF', false)
     .option('--bom', 'start the file with a UTF-8 BOM', false)
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
-    .addHelpText(
-      'after',
-      '\nExamples:\n  payrun generate -n 1000000 -c 5000 --seed 7 --expected expected.csv tx.csv\n' +
-        '  payrun generate -n 1000 -c 50 --seed 1 --first-tx 1 day1.csv      # prints where the next file starts\n' +
-        '  payrun generate -n 1000 -c 50 --seed 2 --first-tx 1313 day2.csv\n',
-    )
     .action(async (out: string, opts: GenerateCommandOptions) => {
       if (out === '-') throw new UsageError("generate writes a file; '-' is not one");
       checkDistinct({ output: out, '--expected': opts.expected });
@@ -131,7 +114,6 @@ export function defineStream(program: Command, { configure, io, exit }: ProgramC
     .addOption(fsyncOption('with --journal: when the journal is flushed to disk'))
     .option('--accounts <file>', 'keep FILE an up-to-date accounts CSV (rewritten atomically, at most every 200 ms, and at the end)')
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
-    .addHelpText('after', '\nExample:\n  tail -f tx.csv | payrun stream --journal ledger/ --accounts accounts.csv\n')
     .action(async (opts: StreamCommandOptions) => {
       if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
       if (opts.accounts === '-') throw new UsageError('--accounts needs a file (standard output carries the events)');
@@ -252,7 +234,6 @@ export function defineJournal(program: Command, { configure, io, exit }: Program
     .argument('<dir>', 'the journal directory')
     .requiredOption('--client <n>', 'the client', parseCount('--client', 0, 65_535))
     .addOption(formatOption('the rows'))
-    .addHelpText('after', '\nExample:\n  payrun journal history ledger/ --client 7 --format ndjson | grep INSUFFICIENT_FUNDS\n')
     .action(async (dir: string, opts: { client: number; format: OutputFormat }) => {
       const { historyCommand } = await import('./commands/history.js');
       exit(await historyCommand(dir, opts, io));

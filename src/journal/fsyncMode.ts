@@ -8,3 +8,6 @@
 export type FsyncMode = 'always' | 'batch' | 'off';
 
 export const FSYNC_MODES: readonly FsyncMode[] = ['always', 'batch', 'off'];
+
+/** `--fsync` when not given: group commit. */
+export const DEFAULT_FSYNC: FsyncMode = 'batch';

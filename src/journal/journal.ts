@@ -31,7 +31,6 @@ import { isSnapshotName, isSnapshotTempName, writeSnapshotFile } from './snapsho
 import { syncDirectory } from './syncDirectory.js';
 
 /** Rows between snapshots unless --snapshot-every says otherwise (recovery replays at most this many). */
-export const DEFAULT_SNAPSHOT_EVERY = 4_000_000;
 
 /** Snapshots kept: the newest two (an older one serves if the newest is lost). */
 const SNAPSHOTS_KEPT = 2;

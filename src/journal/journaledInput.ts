@@ -4,7 +4,8 @@ import type { OutboxPayload } from './format.js';
 import { type FsyncMode } from './fsyncMode.js';
 import { type InputEntry, unfinishedInput } from './inputs.js';
 import type { InputKind } from './inputKind.js';
-import { DEFAULT_SNAPSHOT_EVERY, Journal } from './journal.js';
+import { Journal } from './journal.js';
+import { DEFAULT_SNAPSHOT_EVERY } from './journalDefaults.js';
 import { JournalError } from './journalError.js';
 
 /** The input a run journals: a file (by content), its standard input, or a cluster partition. */

@@ -4,7 +4,7 @@ import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
 import { describeError } from '../errors.js';
 import { ensureDirectory } from '../../io/ensureDirectory.js';
-import { type FsyncMode } from '../../journal/fsyncMode.js';
+import { DEFAULT_FSYNC, type FsyncMode } from '../../journal/fsyncMode.js';
 import { jsonLog } from '../../cluster/clusterLog.js';
 import { Consumer } from '../../cluster/consumer.js';
 import { prometheusText, serveMetrics } from '../../cluster/metricsServer.js';
@@ -53,7 +53,7 @@ export async function consumeCommand(options: ConsumeCommandOptions, io: CliIo):
   });
   const running = new Consumer(
     transport,
-    { owner, prefix: options.prefix, journal: options.journal, fsync: options.fsync ?? 'batch', leaseMs: options.leaseMs, batch: options.batch, metricsEveryMs: 5000, maxDeliveries: options.maxDeliveries },
+    { owner, prefix: options.prefix, journal: options.journal, fsync: options.fsync ?? DEFAULT_FSYNC, leaseMs: options.leaseMs, batch: options.batch, metricsEveryMs: 5000, maxDeliveries: options.maxDeliveries },
     log,
   );
   consumer = running;

@@ -5,7 +5,7 @@ import { type AccountBalances, countAccounts } from '../../io/accountsCsv.js';
 import { formatAccountsAs } from '../../io/accountsJson.js';
 import type { OutputFormat } from '../../io/outputFormat.js';
 import { RejectsFile, type RejectSink } from '../../io/rejectsWriter.js';
-import { type FsyncMode } from '../../journal/fsyncMode.js';
+import { DEFAULT_FSYNC, type FsyncMode } from '../../journal/fsyncMode.js';
 import { writeAccounts, writeFileAtomic } from '../../io/accountsOutput.js';
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
@@ -57,7 +57,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     name = input.name;
     if (options.journal !== undefined) {
       const { JournalSession } = await import('../../session/journalSession.js'); // a plain run loads no journal code
-      session = JournalSession.open(input, { dir: options.journal, fsync: options.fsync ?? 'batch', snapshotEvery: options.snapshotEvery, warn: (line) => warnings.push(line) });
+      session = JournalSession.open(input, { dir: options.journal, fsync: options.fsync ?? DEFAULT_FSYNC, snapshotEvery: options.snapshotEvery, warn: (line) => warnings.push(line) });
       session.signal ??= stop?.signal; // a signal while the journal opened: stop at the first batch
     }
     for (const line of warnings.splice(0)) await say(line);

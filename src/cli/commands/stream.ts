@@ -6,7 +6,7 @@ import { Ledger } from '../../domain/ledger.js';
 import { RunStats } from '../../engine/runStats.js';
 import { countAccounts } from '../../io/accountsCsv.js';
 import { wholeLines } from '../../io/wholeLines.js';
-import { type FsyncMode } from '../../journal/fsyncMode.js';
+import { DEFAULT_FSYNC, type FsyncMode } from '../../journal/fsyncMode.js';
 import { AccountsFile } from '../../io/accountsFile.js';
 import { decideRows } from '../../engine/decideRows.js';
 import { writeEvents } from '../../io/eventsOutput.js';
@@ -48,7 +48,7 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
     if (ledger) journal?.finish(ledger);
   };
   try {
-    if (options.journal !== undefined) journal = StreamJournal.open(options.journal, options.fsync ?? 'batch', (line) => warnings.push(line));
+    if (options.journal !== undefined) journal = StreamJournal.open(options.journal, options.fsync ?? DEFAULT_FSYNC, (line) => warnings.push(line));
     await say(warnings);
     const live = journal ? Ledger.fromState(journal.state) : new Ledger();
     ledger = live;
