@@ -408,7 +408,7 @@ describe('payrun stream --journal', () => {
     expect(code, 'the batch run was stopped mid-file').toBe(130);
     const r = payrun(['stream', '--journal', journal], `${HEADER}\ndeposit,1,1,1\n`);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^payrun: journal '[^']+' has an unfinished run of '[^']*big\.csv' \(sha256 [0-9a-f]{12}, \d+ rows applied, up to line \d+\); run that file again to finish it before streaming\n$/);
+    expect(r.stderr).toMatch(/^payrun: journal '[^']+' has an unfinished run of '[^']*big\.csv' \(sha256 [0-9a-f]{12}, \d+ rows applied, up to line \d+\); run that file again to finish it before streaming \(or undo its rows with 'payrun journal abandon [^']+'\)\n$/);
     expect(r.stdout).toBe('');
   });
 });

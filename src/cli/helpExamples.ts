@@ -29,6 +29,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'payrun journal replay ledger/ > accounts.csv                     # the accounts from the journal alone',
     'payrun journal replay ledger/ --until-line 5000 --input 2 -o accounts-then.csv',
   ],
+  'payrun journal abandon': ['payrun journal abandon ledger/ && payrun --journal ledger/ day3.csv > accounts.csv'],
   'payrun journal history': ['payrun journal history ledger/ --client 7 --format ndjson | grep INSUFFICIENT_FUNDS'],
 };
 

@@ -238,4 +238,11 @@ export function defineJournal(program: Command, { configure, io, exit }: Program
       const { historyCommand } = await import('./commands/history.js');
       exit(await historyCommand(dir, opts, io));
     });
+  configure(journal.command('abandon'))
+    .description('give up the unfinished input (a file that failed mid-way): undo its rows, journaled, so later files can run')
+    .argument('<dir>', 'the journal directory')
+    .action(async (dir: string) => {
+      const { abandonCommand } = await import('./commands/journalAbandon.js');
+      exit(await abandonCommand(dir, io));
+    });
 }

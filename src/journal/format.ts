@@ -33,6 +33,11 @@ export const RecordKind = {
    * transactional outbox), and the stream position they take the input to.
    */
   Outbox: 6,
+  /**
+   * The unfinished input is given up (`payrun journal abandon`): its batches are skipped by every
+   * replay, as if it had never begun, and snapshots taken inside it are passed over.
+   */
+  InputAbandon: 7,
 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
@@ -104,6 +109,12 @@ export interface InputBeginPayload {
   name: string;
 }
 export interface InputEndPayload {
+  input: number;
+  rows: number;
+  lines: number;
+}
+/** The input given up, with the rows and lines its batches held (all undone). */
+export interface InputAbandonPayload {
   input: number;
   rows: number;
   lines: number;

@@ -9,6 +9,7 @@ import { DirLock } from './dirLock.js';
 import {
   FORMAT_VERSION,
   FRAME_BYTES,
+  type InputAbandonPayload,
   type InputBeginPayload,
   type InputEndPayload,
   JOURNAL_FILE,
@@ -105,9 +106,9 @@ export class Journal {
     }
   }
 
-  /** The input with this content, if the journal has seen it. */
+  /** The input with this content, if the journal has seen it (an abandoned one is as if never seen). */
   find(sha256: string): InputEntry | undefined {
-    return this.inputs.find((input) => input.sha256 === sha256);
+    return this.inputs.find((input) => input.sha256 === sha256 && input.abandoned !== true);
   }
 
   begin(sha256: string, size: number, name: string): InputEntry {
@@ -171,6 +172,17 @@ export class Journal {
     const end: InputEndPayload = { input: input.index, rows: input.rows, lines: input.nextLine };
     this.writer.append(RecordKind.InputEnd, jsonPayloadBytes(end), (record) => writeJsonPayload(record, end), true);
     evolveInputs(this.inputs, { type: 'end', end });
+  }
+
+  /**
+   * Gives up the unfinished input (`payrun journal abandon`): recorded and on disk before it
+   * returns. Every replay from here on skips its batches; the state recovered at open still
+   * holds them, so the caller recovers again for the restored state.
+   */
+  abandon(input: InputEntry): void {
+    const abandon: InputAbandonPayload = { input: input.index, rows: input.rows, lines: input.nextLine };
+    this.writer.append(RecordKind.InputAbandon, jsonPayloadBytes(abandon), (record) => writeJsonPayload(record, abandon), true);
+    evolveInputs(this.inputs, { type: 'abandon', abandon });
   }
 
   /**

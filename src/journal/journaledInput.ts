@@ -197,10 +197,11 @@ function refusalOf(dir: string, claim: InputClaim, open: InputEntry): string {
       : `journal '${dir}' has an unfinished stream input '${open.sha256}' (${where}) that payrun stream cannot take over`;
   }
   const file = `sha256 ${open.sha256.slice(0, 12)}, ${where}`;
-  if (claim.kind === 'stdin') return `journal '${dir}' has an unfinished run of '${open.name}' (${file}); run that file again to finish it before streaming`;
+  const orAbandon = ` (or undo its rows with 'payrun journal abandon ${dir}')`;
+  if (claim.kind === 'stdin') return `journal '${dir}' has an unfinished run of '${open.name}' (${file}); run that file again to finish it before streaming${orAbandon}`;
   return open.name === claim.name
-    ? `'${open.name}' changed since its unfinished run in journal '${dir}' (${file}); restore that content to finish the run`
-    : `journal '${dir}' has an unfinished run of '${open.name}' (${file}); run that file again to finish it first`;
+    ? `'${open.name}' changed since its unfinished run in journal '${dir}' (${file}); restore that content to finish the run${orAbandon}`
+    : `journal '${dir}' has an unfinished run of '${open.name}' (${file}); run that file again to finish it first${orAbandon}`;
 }
 
 /**

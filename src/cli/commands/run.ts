@@ -10,6 +10,7 @@ import { writeAccounts, writeFileAtomic } from '../../io/accountsOutput.js';
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
 import { cleanUpAfterFailure, describeError } from '../errors.js';
+import { InputError } from '../../io/inputError.js';
 import { type InputSource, openInput } from '../../io/inputSource.js';
 import type { JournalSession } from '../../session/journalSession.js';
 import { startProgress } from '../progress.js';
@@ -96,7 +97,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     const message =
       error instanceof StrictReject
         ? `payrun: row rejected under --strict: ${reasonCode(error.reason)} (${name}:${error.line})`
-        : describeError(error, name);
+        : describeError(error, name) + (error instanceof InputError && session?.leftUnfinished !== undefined ? `; ${session.leftUnfinished}` : '');
     await writeAll(io.stderr, `${message}\n`);
     return ExitCode.Fatal;
   } finally {
