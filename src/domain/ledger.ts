@@ -28,25 +28,34 @@ export class Ledger {
    * A ledger holding a saved state, with room for expectedNewTxs more transactions. With
    * `keep`, only the accounts and transactions of the clients it accepts (a worker's shard).
    */
-  static fromState(state: LedgerState, expectedNewTxs = 0, keep: (client: number) => boolean = () => true): Ledger {
-    const ledger = new Ledger(state.txAmounts.length + expectedNewTxs);
+  static fromState(state: LedgerState, expectedNewTxs = 0, keep?: (client: number) => boolean): Ledger {
+    const { txKeys, txAmounts } = state;
+    // Sized for the entries it keeps, not for all of them (a shard of N keeps about 1/N).
+    let kept = txAmounts.length;
+    if (keep) {
+      kept = 0;
+      for (let i = 0; i < txAmounts.length; i++) if (keep(txKeys[2 * i + 1]! >>> 8)) kept++;
+    }
+    const ledger = new Ledger(kept + expectedNewTxs);
     for (let c = 0; c < CLIENT_COUNT; c++) {
-      if (!keep(c)) continue;
+      if (keep && !keep(c)) continue;
       ledger.available[c] = state.available[c]!;
       ledger.held[c] = state.held[c]!;
       ledger.flags[c] = state.flags[c]!;
     }
-    const { txKeys, txAmounts } = state;
     for (let i = 0; i < txAmounts.length; i++) {
       const meta = txKeys[2 * i + 1]!;
-      if (keep(meta >>> 8)) ledger.book.insert(txKeys[2 * i]!, meta, txAmounts[i]!);
+      if (!keep || keep(meta >>> 8)) ledger.book.insert(txKeys[2 * i]!, meta, txAmounts[i]!);
     }
     return ledger;
   }
 
-  /** A copy of everything this ledger knows (it goes on changing; the copy does not). */
-  exportState(): LedgerState {
-    const { keys, amounts } = this.book.entries();
+  /**
+   * A copy of everything this ledger knows (it goes on changing; the copy does not); with
+   * `keep`, only the transactions of the clients it accepts (the accounts are all copied).
+   */
+  exportState(keep?: (client: number) => boolean): LedgerState {
+    const { keys, amounts } = this.book.entries(keep);
     return { available: this.available.slice(), held: this.held.slice(), flags: this.flags.slice(), txKeys: keys, txAmounts: amounts };
   }
 

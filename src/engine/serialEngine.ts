@@ -14,8 +14,9 @@ export class SerialEngine implements Engine {
   private readonly row = new ParsedRow();
   private batch = new RowBatch(0);
 
-  constructor(expectedTxs = 0, initial?: LedgerState) {
-    this.ledger = initial ? Ledger.fromState(initial, expectedTxs) : new Ledger(expectedTxs);
+  /** `initial`: the ledger to go on in (its tables grow as rows come, a segment at a time). */
+  constructor(expectedTxs = 0, initial?: Ledger) {
+    this.ledger = initial ?? new Ledger(expectedTxs);
   }
 
   submit(chunk: Buffer, from: number): RowBatch {

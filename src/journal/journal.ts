@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { ensureDirectory } from '../io/ensureDirectory.js';
 import { join } from 'node:path';
+import type { Ledger } from '../domain/ledger.js';
 import type { LedgerState } from '../domain/ledgerState.js';
 import { type BatchPlace } from '../io/rowBatch.js';
 import type { RowBatch } from '../io/rowBatch.js';
@@ -56,10 +57,32 @@ export class Journal {
     private readonly writer: JournalWriter,
     /** The inputs as of the last record, kept up to date as records are appended. */
     readonly inputs: InputEntry[],
-    /** The ledger state recovered at open (the engine goes on from it). */
-    readonly recovered: LedgerState,
+    /** The ledger recovered at open (the engine goes on from it), until takeRecovered() hands it over. */
+    private recoveredLedger: Ledger | undefined,
     private readonly mode: FsyncMode,
-  ) {}
+  ) {
+    this.recoveredTxs = recoveredLedger?.book.size ?? 0;
+  }
+
+  /** Stored transactions in the ledger recovered at open. */
+  readonly recoveredTxs: number;
+
+  /**
+   * The recovered ledger itself, handed over once (the engine goes on in it): no copy of its
+   * state and no second table (each 16 to 25 bytes per stored transaction).
+   */
+  takeRecovered(): Ledger {
+    const ledger = this.recoveredLedger;
+    if (ledger === undefined) throw new Error('the recovered ledger was handed over already');
+    this.recoveredLedger = undefined;
+    return ledger;
+  }
+
+  /** A copy of the ledger state recovered at open (for a caller that builds its own ledger from it). */
+  get recovered(): LedgerState {
+    if (this.recoveredLedger === undefined) throw new Error('the recovered ledger was handed over already');
+    return this.recoveredLedger.exportState();
+  }
 
   static open(dir: string, options: JournalOptions): Journal {
     ensureDirectory(dir, 'journal directory');
@@ -84,7 +107,7 @@ export class Journal {
         const start = { format: FORMAT_VERSION, created: new Date().toISOString() };
         writer.append(RecordKind.Start, jsonPayloadBytes(start), (record) => writeJsonPayload(record, start), true);
       }
-      return new Journal(dir, lock, writer, replayer.inputs, replayer.ledger.exportState(), options.fsync);
+      return new Journal(dir, lock, writer, replayer.inputs, replayer.ledger, options.fsync);
     } catch (error) {
       lock.release();
       throw error;

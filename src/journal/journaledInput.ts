@@ -1,3 +1,4 @@
+import type { Ledger } from '../domain/ledger.js';
 import type { LedgerState } from '../domain/ledgerState.js';
 import type { BatchPlace, RowBatch } from '../io/rowBatch.js';
 import type { OutboxPayload } from './format.js';
@@ -83,6 +84,11 @@ export class JournaledInput {
     return this.journal.recovered;
   }
 
+  /** The ledger as the journal left it, handed over (once) rather than copied. */
+  takeLedger(): Ledger {
+    return this.journal.takeRecovered();
+  }
+
   get dir(): string {
     return this.journal.dir;
   }
@@ -154,7 +160,7 @@ export class JournaledInput {
     if (policy.endsAtFinish && (this.input !== undefined || policy.recordsEmpty)) this.journal.end(this.begin());
     const rows = this.journal.rowsSinceSnapshot;
     if (rows === 0) return false;
-    return policy.snapshotAtFinish === 'changed' || rows * 4 >= this.journal.recovered.txAmounts.length || rows >= this.every;
+    return policy.snapshotAtFinish === 'changed' || rows * 4 >= this.journal.recoveredTxs || rows >= this.every;
   }
 
   /** The run stops to go on later (a signal; a partition let go): the input stays unfinished. Returns whether to snapshot now, per POLICY. */

@@ -5,8 +5,9 @@ import { BYTES_PER_ROW, RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { parseLines } from '../io/lineParser.js';
 import { ParsedRow } from '../io/rowParser.js';
 import { EngineThread } from './engineThread.js';
-import type { FromWorker, SlotBuffers } from './protocol.js';
+import { type FromWorker, type SlotBuffers, txPartition } from './protocol.js';
 import type { Engine } from '../engine/engine.js';
+import type { Ledger } from '../domain/ledger.js';
 
 /** A chunk and its rows in shared memory, reused round-robin. */
 interface Slot {
@@ -50,13 +51,27 @@ export class ParallelEngine implements Engine {
   private nextSlotId = 0;
   private readonly row = new ParsedRow();
 
-  constructor(workers: number, expectedTxs = 0, initial?: LedgerState) {
+  constructor(workers: number, expectedTxs = 0, initial?: Ledger) {
     const perShard = Math.ceil(expectedTxs / workers);
     this.threads = Array.from({ length: workers }, (_, shard) => new EngineThread({ shard, shards: workers, expectedTxs: perShard }));
     this.depth = 2 * workers + 2;
-    // Each worker handles its messages in order, so the restore is done before any batch; a
-    // failure surfaces at the first batch's reply.
-    if (initial) for (const thread of this.threads) thread.request({ kind: 'restore', state: initial }).catch(() => undefined);
+    if (initial) this.restore(initial, workers);
+  }
+
+  /**
+   * Gives each worker its part of the initial ledger, moved (transferred), not copied: the
+   * accounts, the transactions of its clients, and the tx ids of its ownership partition.
+   * Each worker handles its messages in order, so the restore is done before any batch; a
+   * failure surfaces at the first batch's reply.
+   */
+  private restore(initial: Ledger, workers: number): void {
+    this.threads.forEach((thread, shard) => {
+      const mine = (client: number): boolean => client % workers === shard;
+      const state = workers === 1 ? initial.exportState() : initial.exportState(mine);
+      const owned = workers === 1 ? undefined : initial.book.ids((tx) => txPartition(tx, workers) === shard);
+      const transfer = [state.available, state.held, state.flags, state.txKeys, state.txAmounts, ...(owned ? [owned] : [])].map((a) => a.buffer as ArrayBuffer);
+      thread.request({ kind: 'restore', state, owned }, transfer).catch(() => undefined);
+    });
   }
 
   submit(chunk: Buffer, from: number): Promise<RowBatch> {

@@ -49,8 +49,11 @@ export type ToWorker =
   | { kind: 'decide'; slot: SlotBuffers; count: number }
   /** The only worker: parse chunk[from, length), then decide its rows (replies 'parsed'). */
   | { kind: 'parseAndDecide'; slot: SlotBuffers; from: number; length: number }
-  /** Before any row: start from this state (the worker keeps its shard's part of it). */
-  | { kind: 'restore'; state: LedgerState }
+  /**
+   * Before any row: start from this state (the accounts, and the transactions of this shard's
+   * clients); `owned`, with several workers: the stored tx ids of this worker's partition.
+   */
+  | { kind: 'restore'; state: LedgerState; owned?: Uint32Array }
   /** Between batches: a copy of this worker's ledger state. */
   | { kind: 'snapshot' }
   | { kind: 'finish' };
