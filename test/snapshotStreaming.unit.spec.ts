@@ -37,7 +37,7 @@ function filledLedger(deposits: number): Ledger {
 }
 
 const inputs: InputEntry[] = [
-  { kind: 'file', index: 0, sha256: 'ab'.repeat(32), size: 99, name: 'day1.csv', rows: 7, rejected: 1, nextOffset: 99, nextLine: 8, complete: true },
+  { kind: 'file', index: 0, sha256: 'ab'.repeat(32), size: 99, name: 'day1.csv', rows: 7, rejected: 1, nextOffset: 99, nextLine: 8, complete: true, journalOffset: 64 },
 ];
 
 function written(state: LedgerState): string {

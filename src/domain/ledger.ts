@@ -1,4 +1,4 @@
-import { CLIENT_COUNT, type LedgerState } from './ledgerState.js';
+import { CLIENT_COUNT, type LedgerState, type LiveLedgerState, TX_PIECE } from './ledgerState.js';
 import { LIMIT } from './money.js';
 import { RejectReason } from './rejectReason.js';
 import { TxBook, TxState } from './txBook.js';
@@ -57,6 +57,19 @@ export class Ledger {
   exportState(keep?: (client: number) => boolean): LedgerState {
     const { keys, amounts } = this.book.entries(keep);
     return { available: this.available.slice(), held: this.held.slice(), flags: this.flags.slice(), txKeys: keys, txAmounts: amounts };
+  }
+
+  /** The state where it lives, for a snapshot written at once (no copy of the transactions). */
+  liveState(): LiveLedgerState {
+    const keys = new Uint32Array(2 * TX_PIECE);
+    const amounts = new Float64Array(TX_PIECE);
+    return {
+      available: this.available.slice(),
+      held: this.held.slice(),
+      flags: this.flags.slice(),
+      txCount: this.book.size,
+      eachTxPiece: (visit) => this.book.eachPiece(keys, amounts, (count) => visit(keys, amounts, count)),
+    };
   }
 
   /**

@@ -139,6 +139,31 @@ export class TxBook {
     return { keys, amounts };
   }
 
+  /**
+   * The live entries in entries() order, packed into `keys` and `amounts` (room for a piece of
+   * amounts.length entries), `visit` called with each full piece and the last one: the entries
+   * without a copy of them all.
+   */
+  eachPiece(keys: Uint32Array, amounts: Float64Array, visit: (count: number) => void): void {
+    let n = 0;
+    for (let s = 0; s < SEGMENTS; s++) {
+      const slots = this.slots[s]!;
+      const from = this.amounts[s]!;
+      for (let slot = 0; slot < from.length; slot++) {
+        const meta = slots[2 * slot + 1]!;
+        if (meta === 0) continue;
+        keys[2 * n] = slots[2 * slot]!;
+        keys[2 * n + 1] = meta;
+        amounts[n++] = from[slot]!;
+        if (n === amounts.length) {
+          visit(n);
+          n = 0;
+        }
+      }
+    }
+    if (n > 0) visit(n);
+  }
+
   /** Every live tx id that `take` accepts (a worker's partition of the ids). */
   ids(take: (tx: number) => boolean): Uint32Array {
     let total = 0;

@@ -1,5 +1,5 @@
 import { Ledger } from '../domain/ledger.js';
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { SnapshotState } from '../domain/ledgerState.js';
 import { applyRows } from '../domain/applyRows.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { parseLines } from '../io/lineParser.js';
@@ -29,8 +29,9 @@ export class SerialEngine implements Engine {
 
   release(): void {}
 
-  snapshot(): Promise<LedgerState> {
-    return Promise.resolve(this.ledger.exportState());
+  /** The ledger where it lives: the snapshot is written from its table, a piece at a time, with no copy of it. */
+  snapshot(): Promise<SnapshotState> {
+    return Promise.resolve(this.ledger.liveState());
   }
 
   finish(): Promise<AccountBalances> {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { ensureDirectory } from '../io/ensureDirectory.js';
 import { join } from 'node:path';
 import type { Ledger } from '../domain/ledger.js';
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { LedgerState, SnapshotState } from '../domain/ledgerState.js';
 import { type BatchPlace } from '../io/rowBatch.js';
 import type { RowBatch } from '../io/rowBatch.js';
 import { batchPayloadBytes, writeBatchPayload } from './batchRecord.js';
@@ -201,7 +201,7 @@ export class Journal {
    * journal is made durable first (a snapshot is never ahead of it), then the file (temp, fsync,
    * rename, directory fsync), then a Snapshot record confirms it; older snapshots are retired.
    */
-  snapshot(state: LedgerState): void {
+  snapshot(state: SnapshotState): void {
     this.writer.sync();
     const seq = this.writer.nextSeq - 1;
     const older = readdirSync(this.dir).filter(isSnapshotName).sort();

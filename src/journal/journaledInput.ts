@@ -1,5 +1,5 @@
 import type { Ledger } from '../domain/ledger.js';
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { LedgerState, SnapshotState } from '../domain/ledgerState.js';
 import type { BatchPlace, RowBatch } from '../io/rowBatch.js';
 import type { OutboxPayload } from './format.js';
 import { type FsyncMode } from './fsyncMode.js';
@@ -145,7 +145,7 @@ export class JournaledInput {
   }
 
   /** Snapshots `state`, the state as of the last record. */
-  snapshot(state: LedgerState): void {
+  snapshot(state: SnapshotState): void {
     this.journal.snapshot(state);
   }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writeFully } from '../io/writeFully.js';
 import { crc32 } from 'node:zlib';
 import { CLIENT_COUNT } from '../domain/ledgerState.js';
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { LedgerState, SnapshotState } from '../domain/ledgerState.js';
 import { syncDirectory } from './syncDirectory.js';
 import { type InputEntry, loadedInputs, storedInputs } from './inputs.js';
 
@@ -106,12 +106,15 @@ export function decodeSnapshot(bytes: Buffer): Snapshot {
   return { seq: bytes.readDoubleLE(16), journalOffset: bytes.readDoubleLE(24), inputs, state };
 }
 
+/** A snapshot to write: its state a copy, or the state where it lives (LiveLedgerState). */
+export type SnapshotToWrite = Omit<Snapshot, 'state'> & { state: SnapshotState };
+
 /**
  * Writes a snapshot file crash-safely (temp file, fsync, rename, directory fsync); returns its
  * name, size and CRC. The columns go to the file as they are, a section at a time, the CRC
  * taken as they go: never a second copy of the state in memory (16 bytes per stored transaction).
  */
-export function writeSnapshotFile(dir: string, snapshot: Snapshot, durable: boolean): { file: string; bytes: number; crc: number } {
+export function writeSnapshotFile(dir: string, snapshot: SnapshotToWrite, durable: boolean): { file: string; bytes: number; crc: number } {
   const file = snapshotName(snapshot.seq);
   const temp = join(dir, snapshotTempName(file));
   let written: { bytes: number; crc: number };
@@ -132,10 +135,14 @@ export function writeSnapshotFile(dir: string, snapshot: Snapshot, durable: bool
   return { file, ...written };
 }
 
-/** The bytes of encodeSnapshot, written section by section; returns the file's size and the CRC of all of it. */
-function writeSnapshotSections(fd: number, snapshot: Snapshot): { bytes: number; crc: number } {
+/**
+ * The bytes of encodeSnapshot, written section by section (a live state's transactions a piece
+ * at a time, in two visits: the amounts, then the keys); returns the file's size and the CRC of
+ * all of it.
+ */
+function writeSnapshotSections(fd: number, snapshot: SnapshotToWrite): { bytes: number; crc: number } {
   const { state } = snapshot;
-  const txs = state.txAmounts.length;
+  const txs = 'txCount' in state ? state.txCount : state.txAmounts.length;
   const json = Buffer.from(JSON.stringify(storedInputs(snapshot.inputs)), 'utf8');
   const header = Buffer.alloc(HEADER_BYTES);
   header.write(MAGIC, 0, 'latin1');
@@ -147,15 +154,24 @@ function writeSnapshotSections(fd: number, snapshot: Snapshot): { bytes: number;
   const crcAt = (HEADER_BYTES + 16 * CLIENT_COUNT + 16 * txs + CLIENT_COUNT + json.length + 7) & ~7;
   let crc = 0;
   let at = 0;
-  const put = (column: ArrayBufferView): void => {
+  const put = (column: ArrayBufferView, byteLength = column.byteLength): void => {
     // zlib's crc32 of no bytes is 0, whatever the CRC so far: an empty section is skipped.
-    if (column.byteLength === 0) return;
-    const bytes = new Uint8Array(column.buffer, column.byteOffset, column.byteLength);
+    if (byteLength === 0) return;
+    const bytes = new Uint8Array(column.buffer, column.byteOffset, byteLength);
     writeFully(fd, bytes);
     crc = crc32(bytes, crc);
     at += bytes.length;
   };
-  for (const section of [header, state.available, state.held, state.txAmounts, state.txKeys, state.flags, json]) put(section);
+  for (const section of [header, state.available, state.held]) put(section);
+  if ('txCount' in state) {
+    state.eachTxPiece((_, amounts, count) => put(amounts, 8 * count));
+    state.eachTxPiece((keys, _, count) => put(keys, 8 * count));
+  } else {
+    put(state.txAmounts);
+    put(state.txKeys);
+  }
+  if (at !== HEADER_BYTES + 16 * CLIENT_COUNT + 16 * txs) throw new Error(`a snapshot of ${txs} transactions was handed ${(at - HEADER_BYTES - 16 * CLIENT_COUNT) / 16}`);
+  for (const section of [state.flags, json]) put(section);
   put(Buffer.alloc(crcAt - at));
   const tail = Buffer.alloc(4);
   tail.writeUInt32LE(crc, 0);

@@ -8,6 +8,7 @@ import { DUPLICATE_FLAG, ownsTxId } from '../domain/txType.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
+import { offerPiece } from './pieceHandover.js';
 import { type FromWorker, type SlotBuffers, type ToWorker, txPartition } from './protocol.js';
 import type { WorkerSetup } from './protocol.js';
 
@@ -86,6 +87,13 @@ port.on('message', (message: ToWorker) => {
     } else if (message.kind === 'restore') {
       restore(message.state, message.owned);
       reply = { kind: 'restored' };
+    } else if (message.kind === 'accounts') {
+      reply = { kind: 'accountsCopy', available: ledger.available.slice(), held: ledger.held.slice(), flags: ledger.flags.slice(), txCount: ledger.book.size };
+    } else if (message.kind === 'handOver') {
+      const control = new Int32Array(message.control);
+      ledger.book.eachPiece(new Uint32Array(message.keys), new Float64Array(message.amounts), (count) => offerPiece(control, count));
+      offerPiece(control, -1);
+      reply = { kind: 'handedOver' };
     } else if (message.kind === 'snapshot') {
       const state = ledger.exportState();
       reply = { kind: 'state', state };
