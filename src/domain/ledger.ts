@@ -1,4 +1,4 @@
-import { CLIENT_COUNT, type LedgerState } from './ledgerState.js';
+import { CLIENT_COUNT, type LedgerState, type LiveLedgerState, TX_PIECE } from './ledgerState.js';
 import { LIMIT } from './money.js';
 import { RejectReason } from './rejectReason.js';
 import { TxBook, TxState } from './txBook.js';
@@ -28,26 +28,48 @@ export class Ledger {
    * A ledger holding a saved state, with room for expectedNewTxs more transactions. With
    * `keep`, only the accounts and transactions of the clients it accepts (a worker's shard).
    */
-  static fromState(state: LedgerState, expectedNewTxs = 0, keep: (client: number) => boolean = () => true): Ledger {
-    const ledger = new Ledger(state.txAmounts.length + expectedNewTxs);
+  static fromState(state: LedgerState, expectedNewTxs = 0, keep?: (client: number) => boolean): Ledger {
+    const { txKeys, txAmounts } = state;
+    // Sized for the entries it keeps, not for all of them (a shard of N keeps about 1/N).
+    let kept = txAmounts.length;
+    if (keep) {
+      kept = 0;
+      for (let i = 0; i < txAmounts.length; i++) if (keep(txKeys[2 * i + 1]! >>> 8)) kept++;
+    }
+    const ledger = new Ledger(kept + expectedNewTxs);
     for (let c = 0; c < CLIENT_COUNT; c++) {
-      if (!keep(c)) continue;
+      if (keep && !keep(c)) continue;
       ledger.available[c] = state.available[c]!;
       ledger.held[c] = state.held[c]!;
       ledger.flags[c] = state.flags[c]!;
     }
-    const { txKeys, txAmounts } = state;
     for (let i = 0; i < txAmounts.length; i++) {
       const meta = txKeys[2 * i + 1]!;
-      if (keep(meta >>> 8)) ledger.book.insert(txKeys[2 * i]!, meta, txAmounts[i]!);
+      if (!keep || keep(meta >>> 8)) ledger.book.insert(txKeys[2 * i]!, meta, txAmounts[i]!);
     }
     return ledger;
   }
 
-  /** A copy of everything this ledger knows (it goes on changing; the copy does not). */
-  exportState(): LedgerState {
-    const { keys, amounts } = this.book.entries();
+  /**
+   * A copy of everything this ledger knows (it goes on changing; the copy does not); with
+   * `keep`, only the transactions of the clients it accepts (the accounts are all copied).
+   */
+  exportState(keep?: (client: number) => boolean): LedgerState {
+    const { keys, amounts } = this.book.entries(keep);
     return { available: this.available.slice(), held: this.held.slice(), flags: this.flags.slice(), txKeys: keys, txAmounts: amounts };
+  }
+
+  /** The state where it lives, for a snapshot written at once (no copy of the transactions). */
+  liveState(): LiveLedgerState {
+    const keys = new Uint32Array(2 * TX_PIECE);
+    const amounts = new Float64Array(TX_PIECE);
+    return {
+      available: this.available.slice(),
+      held: this.held.slice(),
+      flags: this.flags.slice(),
+      txCount: this.book.size,
+      eachTxPiece: (visit) => this.book.eachPiece(keys, amounts, (count) => visit(keys, amounts, count)),
+    };
   }
 
   /**

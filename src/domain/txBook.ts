@@ -26,6 +26,8 @@ export type TxState = (typeof TxState)[keyof typeof TxState];
 const MIN_SEGMENT_SLOTS = 64;
 const MAX_LOAD = 0.8;
 const SEGMENT_MASK = SEGMENTS - 1;
+/** A bit of the state byte no state uses: mark() sets it. */
+const MET = 0x80;
 
 export class TxBook {
   /** Per segment: [key, meta] pairs. */
@@ -114,10 +116,35 @@ export class TxBook {
     this.amounts[handle & SEGMENT_MASK]![handle >>> SEGMENT_BITS] = amount;
   }
 
-  /** The live entries, in segment and slot order: [tx, meta] pairs and their amounts (copies). */
-  entries(): { keys: Uint32Array; amounts: Float64Array } {
-    const keys = new Uint32Array(this.count * 2);
-    const amounts = new Float64Array(this.count);
+  /**
+   * The live entries, in segment and slot order: [tx, meta] pairs and their amounts (copies);
+   * with `keep`, only those of the clients it accepts (a worker's shard).
+   */
+  entries(keep?: (client: number) => boolean): { keys: Uint32Array; amounts: Float64Array } {
+    const total = keep ? this.countOf(keep) : this.count;
+    const keys = new Uint32Array(total * 2);
+    const amounts = new Float64Array(total);
+    let n = 0;
+    for (let s = 0; s < SEGMENTS; s++) {
+      const slots = this.slots[s]!;
+      const from = this.amounts[s]!;
+      for (let slot = 0; slot < from.length; slot++) {
+        const meta = slots[2 * slot + 1]!;
+        if (meta === 0 || (keep && !keep(meta >>> 8))) continue;
+        keys[2 * n] = slots[2 * slot]!;
+        keys[2 * n + 1] = meta;
+        amounts[n++] = from[slot]!;
+      }
+    }
+    return { keys, amounts };
+  }
+
+  /**
+   * The live entries in entries() order, packed into `keys` and `amounts` (room for a piece of
+   * amounts.length entries), `visit` called with each full piece and the last one: the entries
+   * without a copy of them all.
+   */
+  eachPiece(keys: Uint32Array, amounts: Float64Array, visit: (count: number) => void): void {
     let n = 0;
     for (let s = 0; s < SEGMENTS; s++) {
       const slots = this.slots[s]!;
@@ -128,9 +155,41 @@ export class TxBook {
         keys[2 * n] = slots[2 * slot]!;
         keys[2 * n + 1] = meta;
         amounts[n++] = from[slot]!;
+        if (n === amounts.length) {
+          visit(n);
+          n = 0;
+        }
       }
     }
-    return { keys, amounts };
+    if (n > 0) visit(n);
+  }
+
+  /** Every live tx id that `take` accepts (a worker's partition of the ids). */
+  ids(take: (tx: number) => boolean): Uint32Array {
+    let total = 0;
+    this.eachId((tx) => {
+      if (take(tx)) total++;
+    });
+    const ids = new Uint32Array(total);
+    let n = 0;
+    this.eachId((tx) => {
+      if (take(tx)) ids[n++] = tx;
+    });
+    return ids;
+  }
+
+  private countOf(keep: (client: number) => boolean): number {
+    let total = 0;
+    for (const slots of this.slots) {
+      for (let i = 1; i < slots.length; i += 2) if (slots[i] !== 0 && keep(slots[i]! >>> 8)) total++;
+    }
+    return total;
+  }
+
+  private eachId(visit: (tx: number) => void): void {
+    for (const slots of this.slots) {
+      for (let i = 1; i < slots.length; i += 2) if (slots[i] !== 0) visit(slots[i - 1]!);
+    }
   }
 
   /** Puts back an entry from entries() (restoring a snapshot); tx must not be in the book. */
@@ -139,6 +198,27 @@ export class TxBook {
     if (handle < 0) throw new RangeError(`tx ${tx} is in the book twice`);
     this.slots[handle & SEGMENT_MASK]![2 * (handle >>> SEGMENT_BITS) + 1] = meta;
     this.amounts[handle & SEGMENT_MASK]![handle >>> SEGMENT_BITS] = amount;
+  }
+
+  /** The slot's `client << 8 | state` word, as entries() gives it. */
+  meta(handle: number): number {
+    return this.slots[handle & SEGMENT_MASK]![2 * (handle >>> SEGMENT_BITS) + 1]!;
+  }
+
+  /**
+   * Marks the slot as met (a comparison that must meet each entry once); false if it was met
+   * already. The mark is a bit state never uses; clearMarks() takes every mark off again.
+   */
+  mark(handle: number): boolean {
+    const slots = this.slots[handle & SEGMENT_MASK]!;
+    const i = 2 * (handle >>> SEGMENT_BITS) + 1;
+    if ((slots[i]! & MET) !== 0) return false;
+    slots[i] = slots[i]! | MET;
+    return true;
+  }
+
+  clearMarks(): void {
+    for (const slots of this.slots) for (let i = 1; i < slots.length; i += 2) slots[i] = slots[i]! & ~MET;
   }
 
   private allocate(segment: number, slots: number): void {

@@ -1,4 +1,4 @@
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { SnapshotState } from '../domain/ledgerState.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import type { RowBatch } from '../io/rowBatch.js';
 
@@ -14,10 +14,11 @@ export interface Engine {
   /** The caller is done with a batch from submit (its rows were reported). */
   release(batch: RowBatch): void;
   /**
-   * A copy of the whole ledger state (accounts and transactions), for a journal snapshot. Only
-   * called when every submitted batch has been released, so it is the state at a batch boundary.
+   * The whole ledger state (accounts and transactions), for a journal snapshot: a copy, or the
+   * state where it lives (read at once, before anything is submitted again). Only called when
+   * every submitted batch has been released, so it is the state at a batch boundary.
    */
-  snapshot(): Promise<LedgerState>;
+  snapshot(): Promise<SnapshotState>;
   /** The final accounts, once every submitted batch has settled. */
   finish(): Promise<AccountBalances>;
   /** Releases threads without waiting for results (after a fatal error). */

@@ -1,6 +1,6 @@
 import { type RejectSink } from '../io/rejectsWriter.js';
 import { type BatchPlace } from '../io/rowBatch.js';
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { SnapshotState } from '../domain/ledgerState.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { InputError } from '../io/inputError.js';
@@ -30,7 +30,7 @@ export interface RunOptions {
    */
   checkpoint?: {
     due: (stats: RunStats) => boolean;
-    take: (state: () => Promise<LedgerState>, when: 'due' | 'end' | 'stopped') => void | Promise<void>;
+    take: (state: () => Promise<SnapshotState>, when: 'due' | 'end' | 'stopped') => void | Promise<void>;
   };
   /** Asked before each chunk is read: true ends the run early, every batch read so far reported. */
   shouldStop?: () => boolean;

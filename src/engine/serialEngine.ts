@@ -1,5 +1,5 @@
 import { Ledger } from '../domain/ledger.js';
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { SnapshotState } from '../domain/ledgerState.js';
 import { applyRows } from '../domain/applyRows.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { parseLines } from '../io/lineParser.js';
@@ -14,8 +14,9 @@ export class SerialEngine implements Engine {
   private readonly row = new ParsedRow();
   private batch = new RowBatch(0);
 
-  constructor(expectedTxs = 0, initial?: LedgerState) {
-    this.ledger = initial ? Ledger.fromState(initial, expectedTxs) : new Ledger(expectedTxs);
+  /** `initial`: the ledger to go on in (its tables grow as rows come, a segment at a time). */
+  constructor(expectedTxs = 0, initial?: Ledger) {
+    this.ledger = initial ?? new Ledger(expectedTxs);
   }
 
   submit(chunk: Buffer, from: number): RowBatch {
@@ -28,8 +29,9 @@ export class SerialEngine implements Engine {
 
   release(): void {}
 
-  snapshot(): Promise<LedgerState> {
-    return Promise.resolve(this.ledger.exportState());
+  /** The ledger where it lives: the snapshot is written from its table, a piece at a time, with no copy of it. */
+  snapshot(): Promise<SnapshotState> {
+    return Promise.resolve(this.ledger.liveState());
   }
 
   finish(): Promise<AccountBalances> {

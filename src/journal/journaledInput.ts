@@ -1,4 +1,5 @@
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { Ledger } from '../domain/ledger.js';
+import type { LedgerState, SnapshotState } from '../domain/ledgerState.js';
 import type { BatchPlace, RowBatch } from '../io/rowBatch.js';
 import type { OutboxPayload } from './format.js';
 import { type FsyncMode } from './fsyncMode.js';
@@ -89,6 +90,11 @@ export class JournaledInput {
     return this.journal.recovered;
   }
 
+  /** The ledger as the journal left it, handed over (once) rather than copied. */
+  takeLedger(): Ledger {
+    return this.journal.takeRecovered();
+  }
+
   get dir(): string {
     return this.journal.dir;
   }
@@ -147,7 +153,7 @@ export class JournaledInput {
   }
 
   /** Snapshots `state`, the state as of the last record. */
-  snapshot(state: LedgerState): void {
+  snapshot(state: SnapshotState): void {
     this.journal.snapshot(state);
   }
 
@@ -162,7 +168,7 @@ export class JournaledInput {
     if (policy.endsAtFinish && (this.input !== undefined || policy.recordsEmpty)) this.journal.end(this.begin());
     const rows = this.journal.rowsSinceSnapshot;
     if (rows === 0) return false;
-    return policy.snapshotAtFinish === 'changed' || rows * 4 >= this.journal.recovered.txAmounts.length || rows >= this.every;
+    return policy.snapshotAtFinish === 'changed' || rows * 4 >= this.journal.recoveredTxs || rows >= this.every;
   }
 
   /** The run stops to go on later (a signal; a partition let go): the input stays unfinished. Returns whether to snapshot now, per POLICY. */

@@ -7,7 +7,8 @@ import type { InputEntry } from './inputs.js';
 import { JournalDamaged } from './journalError.js';
 import { type JournalEnding, readJournal } from './journalReader.js';
 import { Replayer } from './replayer.js';
-import { isSnapshotName, readSnapshotFile } from './snapshotFile.js';
+import { isSnapshotName } from './snapshotFile.js';
+import { SnapshotReader } from './snapshotReader.js';
 import { UnrelayedBatch } from './unrelayedBatch.js';
 
 export interface RecoveryOptions {
@@ -131,29 +132,35 @@ export function lostHistory(file: string, snapshot: { seq: number; journalOffset
  */
 function newestConfirmedSnapshot(dir: string, extent: JournalExtent, options: RecoveryOptions): { replayer: Replayer; from: number } | undefined {
   for (const file of readdirSync(dir).filter(isSnapshotName).sort().reverse()) {
-    let read;
+    let reader;
     try {
-      read = readSnapshotFile(dir, file);
+      reader = SnapshotReader.open(dir, file);
     } catch (error) {
       options.warn(`journal '${dir}': snapshot ${file} is unusable (${error instanceof Error ? error.message : String(error)}); using an older one`);
       continue;
     }
-    const { snapshot, crc } = read;
-    const lost = lostHistory(file, snapshot, extent.end, extent.lastSeq);
-    if (lost !== undefined) {
-      throw new JournalDamaged(`journal '${dir}' is damaged: ${lost}; nothing is run on it and no snapshot is removed; see 'payrun journal verify ${dir}'`);
-    }
-    // Taken inside an input given up later: its state holds rows the journal has undone. Kept (its record names it), never used.
-    if (insideAbandoned(snapshot.inputs, extent.abandoned)) continue;
-    if (snapshot.journalOffset === extent.end && snapshot.seq === extent.lastSeq) {
-      options.warn(`journal '${dir}': removed snapshot ${file}, which a crash left unconfirmed`);
-      rmSync(join(dir, file), { force: true });
-      continue;
-    }
-    const record = extent.snapshots.get(snapshot.journalOffset);
-    if (record !== undefined && record.seq === snapshot.seq + 1 && record.file === file && record.crc === crc) {
-      const ledger = Ledger.fromState(snapshot.state, options.expectedNewTxs ?? 0);
-      return { replayer: new Replayer(ledger, snapshot.inputs, snapshot.seq, extent.abandoned), from: snapshot.journalOffset };
+    try {
+      const { header: snapshot, crc } = reader;
+      const lost = lostHistory(file, snapshot, extent.end, extent.lastSeq);
+      if (lost !== undefined) {
+        throw new JournalDamaged(`journal '${dir}' is damaged: ${lost}; nothing is run on it and no snapshot is removed; see 'payrun journal verify ${dir}'`);
+      }
+      const inputs = reader.inputs();
+      // Taken inside an input given up later: its state holds rows the journal has undone. Kept (its record names it), never used.
+      if (insideAbandoned(inputs, extent.abandoned)) continue;
+      if (snapshot.journalOffset === extent.end && snapshot.seq === extent.lastSeq) {
+        options.warn(`journal '${dir}': removed snapshot ${file}, which a crash left unconfirmed`);
+        rmSync(join(dir, file), { force: true });
+        continue;
+      }
+      const record = extent.snapshots.get(snapshot.journalOffset);
+      if (record !== undefined && record.seq === snapshot.seq + 1 && record.file === file && record.crc === crc) {
+        // Streamed into a table sized from the snapshot's count: never the file or a copy of the state in memory.
+        const ledger = reader.loadLedger(options.expectedNewTxs ?? 0);
+        return { replayer: new Replayer(ledger, inputs, snapshot.seq, extent.abandoned), from: snapshot.journalOffset };
+      }
+    } finally {
+      reader.close();
     }
     options.warn(`journal '${dir}': snapshot ${file} does not match the journal; using an older one`);
   }

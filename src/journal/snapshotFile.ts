@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writeFully } from '../io/writeFully.js';
 import { crc32 } from 'node:zlib';
 import { CLIENT_COUNT } from '../domain/ledgerState.js';
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { LedgerState, SnapshotState } from '../domain/ledgerState.js';
 import { syncDirectory } from './syncDirectory.js';
 import { type InputEntry, loadedInputs, storedInputs } from './inputs.js';
 
@@ -17,9 +17,12 @@ import { type InputEntry, loadedInputs, storedInputs } from './inputs.js';
  *
  * `seq` is the last record the state includes; `journal offset` is where the record after it starts.
  */
-const MAGIC = 'PAYRUNSS';
-const VERSION = 1;
-const HEADER_BYTES = 48;
+export const SNAPSHOT_MAGIC = 'PAYRUNSS';
+export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_HEADER_BYTES = 48;
+const MAGIC = SNAPSHOT_MAGIC;
+const VERSION = SNAPSHOT_VERSION;
+const HEADER_BYTES = SNAPSHOT_HEADER_BYTES;
 
 export interface Snapshot {
   seq: number;
@@ -103,15 +106,22 @@ export function decodeSnapshot(bytes: Buffer): Snapshot {
   return { seq: bytes.readDoubleLE(16), journalOffset: bytes.readDoubleLE(24), inputs, state };
 }
 
-/** Writes a snapshot file crash-safely (temp file, fsync, rename, directory fsync); returns its name, size and CRC. */
-export function writeSnapshotFile(dir: string, snapshot: Snapshot, durable: boolean): { file: string; bytes: number; crc: number } {
+/** A snapshot to write: its state a copy, or the state where it lives (LiveLedgerState). */
+export type SnapshotToWrite = Omit<Snapshot, 'state'> & { state: SnapshotState };
+
+/**
+ * Writes a snapshot file crash-safely (temp file, fsync, rename, directory fsync); returns its
+ * name, size and CRC. The columns go to the file as they are, a section at a time, the CRC
+ * taken as they go: never a second copy of the state in memory (16 bytes per stored transaction).
+ */
+export function writeSnapshotFile(dir: string, snapshot: SnapshotToWrite, durable: boolean): { file: string; bytes: number; crc: number } {
   const file = snapshotName(snapshot.seq);
-  const bytes = encodeSnapshot(snapshot);
   const temp = join(dir, snapshotTempName(file));
+  let written: { bytes: number; crc: number };
   try {
     const fd = openSync(temp, 'w');
     try {
-      writeFully(fd, bytes);
+      written = writeSnapshotSections(fd, snapshot);
       if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -122,7 +132,51 @@ export function writeSnapshotFile(dir: string, snapshot: Snapshot, durable: bool
     throw error;
   }
   if (durable) syncDirectory(dir);
-  return { file, bytes: bytes.length, crc: crc32(bytes) };
+  return { file, ...written };
+}
+
+/**
+ * The bytes of encodeSnapshot, written section by section (a live state's transactions a piece
+ * at a time, in two visits: the amounts, then the keys); returns the file's size and the CRC of
+ * all of it.
+ */
+function writeSnapshotSections(fd: number, snapshot: SnapshotToWrite): { bytes: number; crc: number } {
+  const { state } = snapshot;
+  const txs = 'txCount' in state ? state.txCount : state.txAmounts.length;
+  const json = Buffer.from(JSON.stringify(storedInputs(snapshot.inputs)), 'utf8');
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.write(MAGIC, 0, 'latin1');
+  header.writeUInt32LE(VERSION, 8);
+  header.writeUInt32LE(json.length, 12);
+  header.writeDoubleLE(snapshot.seq, 16);
+  header.writeDoubleLE(snapshot.journalOffset, 24);
+  header.writeDoubleLE(txs, 32);
+  const crcAt = (HEADER_BYTES + 16 * CLIENT_COUNT + 16 * txs + CLIENT_COUNT + json.length + 7) & ~7;
+  let crc = 0;
+  let at = 0;
+  const put = (column: ArrayBufferView, byteLength = column.byteLength): void => {
+    // zlib's crc32 of no bytes is 0, whatever the CRC so far: an empty section is skipped.
+    if (byteLength === 0) return;
+    const bytes = new Uint8Array(column.buffer, column.byteOffset, byteLength);
+    writeFully(fd, bytes);
+    crc = crc32(bytes, crc);
+    at += bytes.length;
+  };
+  for (const section of [header, state.available, state.held]) put(section);
+  if ('txCount' in state) {
+    state.eachTxPiece((_, amounts, count) => put(amounts, 8 * count));
+    state.eachTxPiece((keys, _, count) => put(keys, 8 * count));
+  } else {
+    put(state.txAmounts);
+    put(state.txKeys);
+  }
+  if (at !== HEADER_BYTES + 16 * CLIENT_COUNT + 16 * txs) throw new Error(`a snapshot of ${txs} transactions was handed ${(at - HEADER_BYTES - 16 * CLIENT_COUNT) / 16}`);
+  for (const section of [state.flags, json]) put(section);
+  put(Buffer.alloc(crcAt - at));
+  const tail = Buffer.alloc(4);
+  tail.writeUInt32LE(crc, 0);
+  writeFully(fd, tail);
+  return { bytes: crcAt + 4, crc: crc32(tail, crc) };
 }
 
 export function readSnapshotFile(dir: string, file: string): { snapshot: Snapshot; bytes: number; crc: number } {

@@ -1,16 +1,16 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { countAccounts } from '../io/accountsCsv.js';
-import { stateDifference } from '../domain/ledgerState.js';
 import { abandonedInputs } from './abandonedInputs.js';
 import { JOURNAL_FILE, readJsonPayload, RecordKind, type SnapshotPayload } from './format.js';
 import { describeInputId } from './inputKind.js';
-import { type InputEntry, storedInputs, unfinishedInput } from './inputs.js';
+import { type InputEntry, unfinishedInput } from './inputs.js';
 import { readJournal } from './journalReader.js';
 import { lostHistory } from './recovery.js';
 import { Replayer } from './replayer.js';
 import { UnrelayedBatch } from './unrelayedBatch.js';
-import { isSnapshotName, isSnapshotTempName, readSnapshotFile } from './snapshotFile.js';
+import { isSnapshotName, isSnapshotTempName } from './snapshotFile.js';
+import { snapshotHeader, SnapshotReader } from './snapshotReader.js';
 
 export interface VerifyReport {
   /** What the journal holds, for a person. */
@@ -117,7 +117,7 @@ function lostHistoryProblems(dir: string, end: number, lastSeq: number): string[
     .sort()
     .flatMap((file) => {
       try {
-        const lost = lostHistory(file, readSnapshotFile(dir, file).snapshot, end, lastSeq);
+        const lost = lostHistory(file, snapshotHeader(dir, file), end, lastSeq);
         return lost === undefined ? [] : [lost];
       } catch {
         return []; // a damaged snapshot is reported where the journal names it, and proves nothing
@@ -125,20 +125,28 @@ function lostHistoryProblems(dir: string, end: number, lastSeq: number): string[
     });
 }
 
-/** What is wrong with a snapshot named by a Snapshot record, against the state replayed up to it. */
+/**
+ * What is wrong with a snapshot named by a Snapshot record, against the state replayed up to
+ * it: the file streamed and compared entry by entry with the replayed ledger (SnapshotReader),
+ * so verify holds one ledger, never a second state.
+ */
 function checkSnapshot(dir: string, payload: SnapshotPayload, recordSeq: number, recordOffset: number, replayer: Replayer): string | undefined {
-  let read;
+  let reader;
   try {
-    read = readSnapshotFile(dir, payload.file);
+    reader = SnapshotReader.open(dir, payload.file);
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
-  const { snapshot, bytes, crc } = read;
-  if (bytes !== payload.bytes || crc !== payload.crc) return 'its size or checksum is not the one the journal recorded';
-  if (snapshot.seq !== recordSeq - 1 || payload.seq !== recordSeq - 1) return `it is of record ${snapshot.seq}, the journal says ${recordSeq - 1}`;
-  if (snapshot.journalOffset !== recordOffset) return `it points at byte ${snapshot.journalOffset}, its record is at byte ${recordOffset}`;
-  const difference = stateDifference(snapshot.state, replayer.ledger.exportState());
-  if (difference) return `its state is not the journal's replayed state: ${difference}`;
-  if (JSON.stringify(storedInputs(snapshot.inputs)) !== JSON.stringify(storedInputs(replayer.inputs))) return 'its inputs are not the journal\'s';
-  return undefined;
+  try {
+    const { header: snapshot, bytes, crc } = reader;
+    if (bytes !== payload.bytes || crc !== payload.crc) return 'its size or checksum is not the one the journal recorded';
+    if (snapshot.seq !== recordSeq - 1 || payload.seq !== recordSeq - 1) return `it is of record ${snapshot.seq}, the journal says ${recordSeq - 1}`;
+    if (snapshot.journalOffset !== recordOffset) return `it points at byte ${snapshot.journalOffset}, its record is at byte ${recordOffset}`;
+    const difference = reader.difference(replayer.ledger);
+    if (difference) return `its state is not the journal's replayed state: ${difference}`;
+    if (!reader.sameInputs(replayer.inputs)) return 'its inputs are not the journal\'s';
+    return undefined;
+  } finally {
+    reader.close();
+  }
 }

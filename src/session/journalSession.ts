@@ -1,3 +1,4 @@
+import type { Ledger } from '../domain/ledger.js';
 import type { LedgerState } from '../domain/ledgerState.js';
 import type { RunOptions } from '../engine/run.js';
 import type { InputSource } from '../io/inputSource.js';
@@ -61,6 +62,11 @@ export class JournalSession {
   /** The ledger as the journal left it: where this run starts. */
   get state(): LedgerState {
     return this.input.state;
+  }
+
+  /** The ledger as the journal left it, handed over (once) to the engine that goes on in it. */
+  takeLedger(): Ledger {
+    return this.input.takeLedger();
   }
 
   get dir(): string {

@@ -1,4 +1,4 @@
-import type { LedgerState } from '../domain/ledgerState.js';
+import type { Ledger } from '../domain/ledger.js';
 import type { Engine } from '../engine/engine.js';
 import { ParallelEngine, SLOT_BYTES } from './parallelEngine.js';
 import { SerialEngine } from '../engine/serialEngine.js';
@@ -22,10 +22,10 @@ export function expectedTxsFor(inputBytes: number): number {
  * `--workers 0` runs in the calling thread; N > 0 parses on N worker threads and shards the
  * clients' ledgers over them. inputBytes (when known) sizes the tx tables up front (growing
  * them costs rehashes, and most of a run's time is memory traffic), up to EXPECTED_TXS_MAX.
- * `initial` is the state to start from (a journal's ledger); without it every account starts
- * empty.
+ * `initial` is the ledger to start from (a journal's, handed over: the engine goes on in it or
+ * gives it out to its workers); without it every account starts empty.
  */
-export function createEngine(workers: number, inputBytes = 0, initial?: LedgerState): Engine {
+export function createEngine(workers: number, inputBytes = 0, initial?: Ledger): Engine {
   const expectedTxs = expectedTxsFor(inputBytes);
   return workers === 0 ? new SerialEngine(expectedTxs, initial) : new ParallelEngine(workers, expectedTxs, initial);
 }

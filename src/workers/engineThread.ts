@@ -25,11 +25,12 @@ export class EngineThread {
     this.worker.on('exit', (code) => this.fail(new Error(`engine worker exited with code ${code}`)));
   }
 
-  request(message: ToWorker): Promise<FromWorker> {
+  /** Sends a message; the buffers in `transfer` move to the worker (and are unusable here after). */
+  request(message: ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      this.worker.postMessage(message);
+      this.worker.postMessage(message, transfer);
     });
   }
 

@@ -8,6 +8,7 @@ import { DUPLICATE_FLAG, ownsTxId } from '../domain/txType.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
+import { offerPiece } from './pieceHandover.js';
 import { type FromWorker, type SlotBuffers, type ToWorker, txPartition } from './protocol.js';
 import type { WorkerSetup } from './protocol.js';
 
@@ -38,16 +39,12 @@ function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
 }
 
 /** Starts from a saved state: this shard's accounts and transactions, and its partition of the owned ids. */
-function restore(state: LedgerState): void {
+function restore(state: LedgerState, owned: Uint32Array | undefined): void {
   const mine = (client: number): boolean => shards === 1 || client % shards === shard;
   ledger = Ledger.fromState(state, expectedTxs, mine);
-  if (shards === 1) return;
-  ownership = new TxOwnership(expectedTxs + Math.ceil(state.txAmounts.length / shards));
-  const keys = state.txKeys;
-  for (let i = 0; i < state.txAmounts.length; i++) {
-    const id = keys[2 * i]!;
-    if (txPartition(id, shards) === shard) ownership.claim(id);
-  }
+  if (shards === 1 || owned === undefined) return;
+  ownership = new TxOwnership(expectedTxs + owned.length);
+  for (let i = 0; i < owned.length; i++) ownership.claim(owned[i]!);
 }
 
 function ownPartition(batch: RowBatch, count: number): void {
@@ -88,8 +85,15 @@ port.on('message', (message: ToWorker) => {
       applyRows(ledger, batch);
       reply = { kind: 'decided' };
     } else if (message.kind === 'restore') {
-      restore(message.state);
+      restore(message.state, message.owned);
       reply = { kind: 'restored' };
+    } else if (message.kind === 'accounts') {
+      reply = { kind: 'accountsCopy', available: ledger.available.slice(), held: ledger.held.slice(), flags: ledger.flags.slice(), txCount: ledger.book.size };
+    } else if (message.kind === 'handOver') {
+      const control = new Int32Array(message.control);
+      ledger.book.eachPiece(new Uint32Array(message.keys), new Float64Array(message.amounts), (count) => offerPiece(control, count));
+      offerPiece(control, -1);
+      reply = { kind: 'handedOver' };
     } else if (message.kind === 'snapshot') {
       const state = ledger.exportState();
       reply = { kind: 'state', state };

@@ -1,12 +1,14 @@
 import { CLIENT_COUNT } from '../domain/ledgerState.js';
-import { type LedgerState, mergeShards } from '../domain/ledgerState.js';
+import { type LiveLedgerState, type SnapshotState, TX_PIECE } from '../domain/ledgerState.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
 import { BYTES_PER_ROW, RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { parseLines } from '../io/lineParser.js';
 import { ParsedRow } from '../io/rowParser.js';
 import { EngineThread } from './engineThread.js';
-import type { FromWorker, SlotBuffers } from './protocol.js';
+import { takePieces } from './pieceHandover.js';
+import { type FromWorker, type SlotBuffers, txPartition } from './protocol.js';
 import type { Engine } from '../engine/engine.js';
+import type { Ledger } from '../domain/ledger.js';
 
 /** A chunk and its rows in shared memory, reused round-robin. */
 interface Slot {
@@ -49,14 +51,29 @@ export class ParallelEngine implements Engine {
   private slotsMade = 0;
   private nextSlotId = 0;
   private readonly row = new ParsedRow();
+  private pieceBuffers: { keys: Uint32Array; amounts: Float64Array } | undefined;
 
-  constructor(workers: number, expectedTxs = 0, initial?: LedgerState) {
+  constructor(workers: number, expectedTxs = 0, initial?: Ledger) {
     const perShard = Math.ceil(expectedTxs / workers);
     this.threads = Array.from({ length: workers }, (_, shard) => new EngineThread({ shard, shards: workers, expectedTxs: perShard }));
     this.depth = 2 * workers + 2;
-    // Each worker handles its messages in order, so the restore is done before any batch; a
-    // failure surfaces at the first batch's reply.
-    if (initial) for (const thread of this.threads) thread.request({ kind: 'restore', state: initial }).catch(() => undefined);
+    if (initial) this.restore(initial, workers);
+  }
+
+  /**
+   * Gives each worker its part of the initial ledger, moved (transferred), not copied: the
+   * accounts, the transactions of its clients, and the tx ids of its ownership partition.
+   * Each worker handles its messages in order, so the restore is done before any batch; a
+   * failure surfaces at the first batch's reply.
+   */
+  private restore(initial: Ledger, workers: number): void {
+    this.threads.forEach((thread, shard) => {
+      const mine = (client: number): boolean => client % workers === shard;
+      const state = workers === 1 ? initial.exportState() : initial.exportState(mine);
+      const owned = workers === 1 ? undefined : initial.book.ids((tx) => txPartition(tx, workers) === shard);
+      const transfer = [state.available, state.held, state.flags, state.txKeys, state.txAmounts, ...(owned ? [owned] : [])].map((a) => a.buffer as ArrayBuffer);
+      thread.request({ kind: 'restore', state, owned }, transfer).catch(() => undefined);
+    });
   }
 
   submit(chunk: Buffer, from: number): Promise<RowBatch> {
@@ -112,14 +129,40 @@ export class ParallelEngine implements Engine {
     this.free.push(slot);
   }
 
-  async snapshot(): Promise<LedgerState> {
-    const parts = await Promise.all(this.threads.map((thread) => thread.request({ kind: 'snapshot' })));
-    return mergeShards(
-      parts.map((part, shard) => {
-        if (part.kind !== 'state') throw new Error(`engine worker ${shard} did not send its state`);
-        return part.state;
-      }),
-    );
+  /**
+   * The workers' state where it lives: their accounts merged (copies, 1.1 MB), and their
+   * transactions handed over a piece at a time while the snapshot is written (pieceHandover.ts),
+   * shard after shard, so no copy of them all is ever made or merged.
+   */
+  async snapshot(): Promise<SnapshotState> {
+    const parts = await Promise.all(this.threads.map((thread) => thread.request({ kind: 'accounts' })));
+    const n = this.threads.length;
+    const merged = { available: new Float64Array(CLIENT_COUNT), held: new Float64Array(CLIENT_COUNT), flags: new Uint8Array(CLIENT_COUNT) };
+    let txCount = 0;
+    parts.forEach((part, shard) => {
+      if (part.kind !== 'accountsCopy') throw new Error(`engine worker ${shard} did not send its accounts`);
+      for (let c = shard; c < CLIENT_COUNT; c += n) {
+        merged.available[c] = part.available[c]!;
+        merged.held[c] = part.held[c]!;
+        merged.flags[c] = part.flags[c]!;
+      }
+      txCount += part.txCount;
+    });
+    const piece = this.piece;
+    const eachTxPiece: LiveLedgerState['eachTxPiece'] = (visit) => {
+      for (const thread of this.threads) {
+        const control = new Int32Array(new SharedArrayBuffer(8));
+        thread.request({ kind: 'handOver', control: control.buffer as SharedArrayBuffer, keys: piece.keys.buffer as SharedArrayBuffer, amounts: piece.amounts.buffer as SharedArrayBuffer }).catch(() => undefined);
+        takePieces(control, (count) => visit(piece.keys, piece.amounts, count));
+      }
+    };
+    return { ...merged, txCount, eachTxPiece };
+  }
+
+  /** The shared buffers one piece of a snapshot's transactions passes through (made at the first snapshot). */
+  private get piece(): { keys: Uint32Array; amounts: Float64Array } {
+    this.pieceBuffers ??= { keys: new Uint32Array(new SharedArrayBuffer(8 * TX_PIECE)), amounts: new Float64Array(new SharedArrayBuffer(8 * TX_PIECE)) };
+    return this.pieceBuffers;
   }
 
   async finish(): Promise<AccountBalances> {

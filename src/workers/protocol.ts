@@ -49,10 +49,20 @@ export type ToWorker =
   | { kind: 'decide'; slot: SlotBuffers; count: number }
   /** The only worker: parse chunk[from, length), then decide its rows (replies 'parsed'). */
   | { kind: 'parseAndDecide'; slot: SlotBuffers; from: number; length: number }
-  /** Before any row: start from this state (the worker keeps its shard's part of it). */
-  | { kind: 'restore'; state: LedgerState }
+  /**
+   * Before any row: start from this state (the accounts, and the transactions of this shard's
+   * clients); `owned`, with several workers: the stored tx ids of this worker's partition.
+   */
+  | { kind: 'restore'; state: LedgerState; owned?: Uint32Array }
   /** Between batches: a copy of this worker's ledger state. */
   | { kind: 'snapshot' }
+  /** Between batches: copies of this worker's accounts, and how many transactions it holds. */
+  | { kind: 'accounts' }
+  /**
+   * Between batches: hand over every transaction, a piece at a time, through shared buffers
+   * (no copy of them all): see PieceHandover. Replies 'handedOver' once all are handed over.
+   */
+  | { kind: 'handOver'; control: SharedArrayBuffer; keys: SharedArrayBuffer; amounts: SharedArrayBuffer }
   | { kind: 'finish' };
 
 /** Worker → main: one reply per message, in order. */
@@ -63,5 +73,7 @@ export type FromWorker =
   | { kind: 'decided' }
   | { kind: 'restored' }
   | { kind: 'state'; state: LedgerState }
+  | { kind: 'accountsCopy'; available: Float64Array; held: Float64Array; flags: Uint8Array; txCount: number }
+  | { kind: 'handedOver' }
   | { kind: 'accounts'; available: Float64Array; held: Float64Array; flags: Uint8Array }
   | { kind: 'failed'; message: string };

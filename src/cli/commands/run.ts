@@ -118,13 +118,13 @@ async function applyInput(
   if (session?.plan.kind === 'done') {
     const { input: applied } = session.plan;
     await say(`${input.name} is already applied in journal '${session.dir}' (input ${applied.index + 1}, sha256 ${applied.sha256.slice(0, 12)}, ${applied.rows} rows); nothing to do`);
-    return { accounts: session.state };
+    return { accounts: session.takeLedger() };
   }
   if (session?.plan.kind === 'resume') await say(`resuming ${input.name} at line ${session.plan.input.nextLine + 1} (journal '${session.dir}')`);
   const progress = await startProgress(io.stderr, !options.quiet, input.size);
   try {
     const result = await run(session ? session.chunks : input.lines, {
-      engine: createEngine(options.workers, session ? session.remainingBytes : input.size, session?.state),
+      engine: createEngine(options.workers, session ? session.remainingBytes : input.size, session?.takeLedger()),
       strict: options.strict,
       onReject,
       onProgress: (stats) => progress.update(stats.bytes + (session?.start?.offset ?? 0), stats.rows),
