@@ -107,6 +107,11 @@ export interface InputBeginPayload {
   sha256: string;
   size: number;
   name: string;
+  /**
+   * Where the input's first batch starts, when not at its first byte: a named stream source's
+   * next input goes on from its last one's end (only such inputs carry it).
+   */
+  from?: { offset: number; line: number };
 }
 export interface InputEndPayload {
   input: number;

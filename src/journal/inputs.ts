@@ -44,8 +44,10 @@ export type InputEvent =
  */
 export function evolveInputs(inputs: InputEntry[], event: InputEvent): InputEntry[] {
   if (event.type === 'begin') {
-    const { sha256, size, name } = event.begin;
-    inputs.push({ index: inputs.length, kind: inputKindOf(sha256), sha256, size, name, journalOffset: event.offset, complete: false, nextOffset: 0, nextLine: 0, rows: 0, rejected: 0 });
+    const { sha256, size, name, from } = event.begin;
+    const nextOffset = from?.offset ?? 0;
+    const nextLine = from?.line ?? 0;
+    inputs.push({ index: inputs.length, kind: inputKindOf(sha256), sha256, size, name, journalOffset: event.offset, complete: false, nextOffset, nextLine, rows: 0, rejected: 0 });
     return inputs;
   }
   const open = unfinishedInput(inputs);

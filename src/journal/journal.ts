@@ -106,13 +106,21 @@ export class Journal {
     }
   }
 
-  /** The input with this content, if the journal has seen it (an abandoned one is as if never seen). */
+  /**
+   * The latest input with this id (a file's content, a stream source's name), if the journal has
+   * seen it; an abandoned one is as if never seen.
+   */
   find(sha256: string): InputEntry | undefined {
-    return this.inputs.find((input) => input.sha256 === sha256 && input.abandoned !== true);
+    for (let i = this.inputs.length - 1; i >= 0; i--) {
+      const input = this.inputs[i]!;
+      if (input.sha256 === sha256 && input.abandoned !== true) return input;
+    }
+    return undefined;
   }
 
-  begin(sha256: string, size: number, name: string): InputEntry {
-    const begin: InputBeginPayload = { input: this.inputs.length, sha256, size, name };
+  /** Begins an input; `from`: where its first batch starts, when not at the start (a stream source going on). */
+  begin(sha256: string, size: number, name: string, from?: { offset: number; line: number }): InputEntry {
+    const begin: InputBeginPayload = from === undefined ? { input: this.inputs.length, sha256, size, name } : { input: this.inputs.length, sha256, size, name, from };
     const offset = this.writer.append(RecordKind.InputBegin, jsonPayloadBytes(begin), (record) => writeJsonPayload(record, begin));
     evolveInputs(this.inputs, { type: 'begin', begin, offset });
     return this.inputs[begin.input]!;
