@@ -6,6 +6,8 @@ import { Ledger } from '../../domain/ledger.js';
 import { RunStats } from '../../engine/runStats.js';
 import { countAccounts } from '../../io/accountsCsv.js';
 import { skipLines } from '../../io/skipLines.js';
+import { sayIfWaiting } from '../../io/waitingNotice.js';
+import { waitingSayer } from '../inputWaiting.js';
 import { wholeLines } from '../../io/wholeLines.js';
 import { DEFAULT_FSYNC, type FsyncMode } from '../../journal/fsyncMode.js';
 import { AccountsFile } from '../../io/accountsFile.js';
@@ -62,6 +64,8 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
     const start = journal?.start;
     groups = new LineGroups(start);
     let lines = wholeLines(io.stdin as AsyncIterable<Buffer>);
+    const sayWaiting = waitingSayer(io, options.quiet, NAME);
+    if (sayWaiting !== undefined) lines = sayIfWaiting(lines, sayWaiting);
     // A named source fed again from its start: the lines the journal holds are read and dropped.
     if (journal && start) lines = skipLines(lines, start.line, (skipped) => warnings.push(journal!.skipped(options.source!, skipped)));
     const source = lines[Symbol.asyncIterator]();
