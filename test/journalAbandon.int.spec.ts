@@ -2,10 +2,11 @@
 // line mid-way stays unfinished and blocks every later file; abandoning it undoes its rows so the
 // next file runs and the accounts are those of a journal that never saw it. Killed (SIGKILL) at
 // several moments of the abandon, the next verify and run are still right.
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, cpSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useBuiltBinary } from './support/builtBinary.js';
+import { BIN, useBuiltBinary } from './support/builtBinary.js';
 import { spawnPayrun } from './support/crashLoop.js';
 import { accountsOf, Kind, listRecords, payrun, splitCsv } from './support/journalTools.js';
 
@@ -106,6 +107,22 @@ describe('payrun journal abandon', () => {
     expect(payrun(['journal', 'abandon', dir]).stdout).toMatch(/^payrun: abandoned input 3 /);
     expect(accountsOf(['--journal', dir, ...FLAGS, '-q', day2])).toBe(withoutBad);
     expect(payrun(['journal', 'verify', dir]).status).toBe(0);
+  });
+
+  it('a line too long is placed (file:line) with any engine, and in a stream', () => {
+    for (const workers of ['0', '2']) {
+      const r = payrun(['--workers', workers, '-o', join(tempDir(), 'never.csv'), bad]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`payrun: a line is longer than 16777216 bytes (${bad}:${BAD_ROWS + 2})\n`);
+    }
+    const fd = openSync(bad, 'r');
+    try {
+      const s = spawnSync(process.execPath, [BIN, 'stream', '-q'], { stdio: [fd, 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+      expect(s.status).toBe(1);
+      expect(s.stderr.toString()).toBe(`payrun: a line is longer than 16777216 bytes (stdin:${BAD_ROWS + 2})\n`);
+    } finally {
+      closeSync(fd);
+    }
   });
 
   it('nothing to abandon, or no journal: one line, exit 1', () => {

@@ -5,6 +5,7 @@ import { formatSummary } from '../summary.js';
 import { Ledger } from '../../domain/ledger.js';
 import { RunStats } from '../../engine/runStats.js';
 import { countAccounts } from '../../io/accountsCsv.js';
+import { InputError } from '../../io/inputError.js';
 import { skipLines } from '../../io/skipLines.js';
 import { sayIfWaiting } from '../../io/waitingNotice.js';
 import { waitingSayer } from '../inputWaiting.js';
@@ -105,7 +106,9 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
       }
     });
     await cleanUpAfterFailure(() => journal?.close());
-    await writeAll(io.stderr, `${describeError(error, NAME)}\n`);
+    // A line too long is met by the reader, which counts no lines: it is the one after the last group.
+    const placed = error instanceof InputError && error.line === undefined ? new InputError(error.message, groups.lines + 1, error.detail) : error;
+    await writeAll(io.stderr, `${describeError(placed, NAME)}\n`);
     return ExitCode.Fatal;
   } finally {
     stop.remove();
