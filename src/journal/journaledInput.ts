@@ -50,12 +50,12 @@ const POLICY: Record<InputClaim['kind'], { endsAtFinish: boolean; recordsEmpty: 
 };
 
 /**
- * One journaled input, for all three kinds of run (a file run, a stdin stream, a cluster
- * partition), which are thin adapters on it: it opens and recovers the journal, decides what
- * becomes of an unfinished input (a file's or a stream source's own is resumed, another stale
- * stdin stream or stream source closed with one warning, anything else refused with one line), begins the input with its first batch,
- * snapshots every `snapshotEvery` rows, and applies the rules of POLICY when the run finishes
- * or pauses.
+ * One journaled input, for every kind of run (a file run, a stdin stream, a named stream source,
+ * a cluster partition), which are thin adapters on it: it opens and recovers the journal, decides
+ * what becomes of an unfinished input (a file's or a stream source's own is resumed, another
+ * stale stdin stream or stream source closed with one warning, anything else refused with one
+ * line), begins the input with its first batch, snapshots every `snapshotEvery` rows, and applies
+ * the rules of POLICY when the run finishes or pauses.
  */
 export class JournaledInput {
   private input: InputEntry | undefined;
@@ -111,8 +111,7 @@ export class JournaledInput {
   /** The input's entry, begun now if it was not yet. */
   begin(): InputEntry {
     if (this.input === undefined) {
-      const { claim } = this;
-      const { plan } = this;
+      const { claim, plan } = this;
       this.input =
         claim.kind === 'file'
           ? this.journal.begin(claim.sha256, claim.size, claim.name)
