@@ -7,6 +7,7 @@ import type { AccountsCommandOptions } from './commands/accounts.js';
 import type { ConsumeCommandOptions } from './commands/consume.js';
 import type { GenerateCommandOptions } from './commands/generate.js';
 import type { PublishCommandOptions } from './commands/publish.js';
+import type { RelayCliOptions } from './commands/relay.js';
 import type { StreamCommandOptions } from './commands/stream.js';
 import type { RedisTarget } from '../cluster/redisTarget.js';
 import { checkDistinct, checkPrefix, DEFAULT_REDIS, defaultWorkers, packageVersion, parseCount, regularFileBytes } from './options.js';
@@ -237,5 +238,30 @@ export function defineJournal(program: Command, { configure, io, exit }: Program
     .action(async (dir: string, opts: { client: number; format: OutputFormat }) => {
       const { historyCommand } = await import('./commands/history.js');
       exit(await historyCommand(dir, opts, io));
+    });
+}
+
+export function defineRelay(program: Command, { configure, io, exit }: ProgramContext): void {
+  const collect = (value: string, previous: string[]): string[] => [...previous, value];
+  configure(program.command('relay'))
+    .description("deliver the applied events of `payrun stream` to a payout API: rate-limited, retried, idempotent, resumable (docs/relay.md)")
+    .requiredOption('--from <file>', "the NDJSON events of `payrun stream` ('-' reads standard input); a Redis source is not there yet")
+    .requiredOption('--to <url>', 'the http:// or https:// endpoint each event (or batch) is POSTed to as JSON')
+    .requiredOption('--state <dir>', "the relay's durable position (and the default dead-letter file); keep it for the next run")
+    .option('--batch <n>', 'events per POST (a JSON array; 1 sends each event as one object)', parseCount('--batch', 1, 1000), 1)
+    .option('--types <list>', 'only these applied event types, comma-separated: deposit,withdrawal,dispute,resolve,chargeback (default: all)')
+    .option('--rate <n/s>', 'at most N requests a second (token bucket; retries count), e.g. 50/s (default: no limit)')
+    .option('--burst <n>', 'with --rate: requests that may start at once (default: a tenth of a second at the rate, at least 1)', parseCount('--burst', 1, 100_000))
+    .option('--concurrency <k>', 'requests in flight at most (events of one client always go one after another)', parseCount('--concurrency', 1, 1024), 8)
+    .option('--timeout <s>', 'seconds an attempt may take before it counts as failed and is retried', '10')
+    .option('--max-attempts <n>', 'attempts of one delivery before it goes to the dead-letter file', parseCount('--max-attempts', 1, 1000), 8)
+    .option('--dead-letter <file>', 'where deliveries that fail for good go, one JSON line each (default: STATE/dead-letters.ndjson)')
+    .option('--header <header>', 'add "Name: value" to every request (repeatable); values never appear in a log line. PAYRUN_RELAY_AUTHORIZATION gives Authorization from the environment', collect, [])
+    .option('--source-id <name>', "the input's name in every Idempotency-Key (default: from a hash of the input's first line)")
+    .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
+    .option('-q, --quiet', 'log only errors (no delivered/retrying lines, no summary)', false)
+    .action(async (opts: RelayCliOptions) => {
+      const { relayCommand } = await import('./commands/relay.js');
+      exit(await relayCommand(opts, io));
     });
 }
