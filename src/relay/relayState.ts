@@ -1,8 +1,7 @@
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/accountsOutput.js';
 import { ensureDirectory } from '../io/ensureDirectory.js';
-import { writeFully } from '../io/writeFully.js';
 import { type Checkpoint, DonePosition, formatDelivered, parseCheckpoint, parseDeliveredLog, RelayStateError } from './deliveredLog.js';
 
 /** What a state directory is bound to: a run with other values would skip or re-key events. */
@@ -44,6 +43,10 @@ export class RelayState {
   private logBytes: number;
   private queued: string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The group being written and fsynced (off the event loop: requests go on meanwhile). */
+  private writing: Promise<void> | undefined;
+  /** A failed write of the log: the next record() throws it (the run ends, exit 1). */
+  private failure: unknown;
 
   private constructor(
     readonly dir: string,
@@ -83,22 +86,30 @@ export class RelayState {
 
   /** The event lines of one delivery are done (2xx, or dead-lettered durably). */
   record(lines: readonly number[]): void {
+    if (this.failure !== undefined) throw this.failure;
     this.position.finish(lines);
     this.queued.push(formatDelivered(lines));
-    this.timer ??= setTimeout(() => this.flush(), GROUP_COMMIT_MS);
+    this.timer ??= setTimeout(() => this.writeGroup(), GROUP_COMMIT_MS);
   }
 
-  /** Writes and fsyncs the queued records; folds the log into a checkpoint when it is large. */
-  flush(): void {
-    clearTimeout(this.timer);
+  /** Appends and fsyncs the queued records as one group; one group at a time, the next armed when it ends. */
+  private writeGroup(): void {
     this.timer = undefined;
-    if (this.queued.length === 0) return;
+    if (this.writing !== undefined || this.queued.length === 0) return;
     const text = this.queued.join('');
     this.queued = [];
-    writeFully(this.fd, text);
-    fsyncSync(this.fd);
-    this.logBytes += Buffer.byteLength(text);
-    if (this.logBytes > COMPACT_BYTES) this.compact();
+    this.writing = appendAndSync(this.fd, Buffer.from(text)).then(
+      () => {
+        this.writing = undefined;
+        this.logBytes += Buffer.byteLength(text);
+        if (this.logBytes > COMPACT_BYTES) this.compact();
+        if (this.queued.length > 0) this.timer ??= setTimeout(() => this.writeGroup(), GROUP_COMMIT_MS);
+      },
+      (error: unknown) => {
+        this.writing = undefined;
+        this.failure = error;
+      },
+    );
   }
 
   /**
@@ -119,9 +130,12 @@ export class RelayState {
     this.queued = [];
   }
 
-  /** A clean stop: everything recorded is on disk in a fresh checkpoint. */
-  close(): void {
-    this.flush();
+  /** A clean stop: everything recorded is on disk in a fresh checkpoint (which holds the queued records too). */
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.writing;
+    if (this.failure !== undefined) throw this.failure;
     this.compact();
     closeSync(this.fd);
   }
@@ -139,4 +153,17 @@ function checkIdentity(text: string, wanted: RelayIdentity, path: string): void 
   }
   if (found.types !== wanted.types) throw new RelayStateError(`--state was made with --types '${found.types || 'all'}', not '${wanted.types || 'all'}'; use another --state directory`);
   if (found.batch !== wanted.batch) throw new RelayStateError(`--state was made with --batch ${found.batch}, not ${wanted.batch}: a batch's idempotency key depends on it`);
+}
+
+/** Writes all of `data` at the end of the file (short writes continued), then fsyncs it; on the thread pool. */
+function appendAndSync(fd: number, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const from = (offset: number): void =>
+      write(fd, data, offset, data.length - offset, null, (error, written) => {
+        if (error) return reject(error);
+        if (offset + written < data.length) return from(offset + written);
+        fsync(fd, (syncError) => (syncError ? reject(syncError) : resolve()));
+      });
+    from(0);
+  });
 }

@@ -34,7 +34,8 @@ export function retryAfterMs(value: string | undefined, nowMs: number): number |
   let ms: number;
   if (/^\d+$/.test(text)) ms = Number(text) * 1000;
   else {
-    const at = Date.parse(text);
+    // An HTTP date has a day or month name; Date.parse alone would read '-1' as a year.
+    const at = /[A-Za-z]{3}/.test(text) ? Date.parse(text) : NaN;
     if (Number.isNaN(at)) return undefined;
     ms = at - nowMs;
   }

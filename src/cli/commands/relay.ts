@@ -103,8 +103,9 @@ export async function relayCommand(opts: RelayCliOptions, io: CliIo): Promise<nu
     log('started', { from: source.name, to: settings.endpoint.origin + settings.endpoint.pathname, source_id: sourceId, low_water_line: state.position.lowWater, concurrency: opts.concurrency, rate: settings.rate ?? null });
     if (signal !== undefined) relay.stop();
     await relay.run(lines, first);
-    state.close();
+    const closing = state;
     state = undefined;
+    await closing.close();
     log('summary', summaryOf(metrics));
     if (signal !== undefined) {
       await writeAll(io.stderr, `payrun: relay stopped by ${signal}; ${metrics.events} events delivered this run, the requests in flight finished; --state '${opts.state}' holds the position: run the same command to resume\n`);
@@ -112,7 +113,7 @@ export async function relayCommand(opts: RelayCliOptions, io: CliIo): Promise<nu
     }
     return ExitCode.Ok;
   } catch (error) {
-    if (state !== undefined) await cleanUpAfterFailure(() => state!.close());
+    if (state !== undefined) await cleanUpAfterFailure(() => state?.close());
     if (error instanceof RelayInputError) await writeAll(io.stderr, `payrun: ${error.message} (${source?.name ?? opts.from}:${error.line})\n`);
     else if (error instanceof RelayStateError) await writeAll(io.stderr, `payrun: ${error.message}\n`);
     else await writeAll(io.stderr, `${describeError(error)}\n`);
