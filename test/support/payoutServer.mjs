@@ -5,7 +5,7 @@
 // Config: one JSON argument.
 //   latencyMs    every answer waits this long (default 0)
 //   failRate     chance that a request fails with one of `kinds` (default 0)
-//   failFirst    instead: the first N requests of every key fail (with `kinds` in turn)
+//   failFirst    instead: the first N requests of every key fail (`kinds` in turn, from one chosen by the key)
 //   kinds        failures to inject: 429, 503, 500 (with Retry-After: `retryAfter`), 'slow' (accepted,
 //                answered after slowMs: beyond the relay's timeout), 'drop' (accepted, then the
 //                connection is cut), 'drop-early' (cut before accepting)
@@ -29,10 +29,17 @@ function record(entry) {
   out?.write(`${JSON.stringify({ t: Math.round((performance.now() - started) * 1000) / 1000, ...entry })}\n`);
 }
 
+function keyNumber(key) {
+  let n = 0;
+  for (const c of key) n = (n * 31 + c.charCodeAt(0)) >>> 0;
+  return n;
+}
+
 function failureFor(key) {
   const attempt = (seen.get(key) ?? 0) + 1;
   seen.set(key, attempt);
-  if (config.failFirst > 0) return attempt <= config.failFirst ? config.kinds[(attempt - 1) % config.kinds.length] : undefined;
+  // With failFirst, the kinds go round by key and attempt, so that every kind is met.
+  if (config.failFirst > 0) return attempt <= config.failFirst ? config.kinds[(keyNumber(key) + attempt - 1) % config.kinds.length] : undefined;
   if (config.failRate > 0 && Math.random() < config.failRate) return config.kinds[Math.floor(Math.random() * config.kinds.length)];
   return undefined;
 }
