@@ -11,13 +11,6 @@ export function parseRate(text: string): number {
   return rate;
 }
 
-/** --timeout: seconds, fractions allowed, 0.05 to 3600. */
-export function parseSeconds(name: string, text: string): number {
-  const seconds = /^\s*\d+(?:\.\d+)?\s*$/.test(text) ? Number(text) : NaN;
-  if (!(seconds >= 0.05 && seconds <= 3600)) throw new RelayOptionError(`${name} must be seconds from 0.05 to 3600`);
-  return seconds;
-}
-
 /** --types: a comma-separated subset of the event types; undefined (every applied event) when absent. */
 export function parseTypes(text: string | undefined): ReadonlySet<string> | undefined {
   if (text === undefined) return undefined;

@@ -11,7 +11,7 @@ import { Relay } from '../../relay/relay.js';
 import { defaultSourceId, RelayInputError } from '../../relay/relayEvent.js';
 import { relayLog } from '../../relay/relayLog.js';
 import { RelayMetrics, relayPrometheusText, serveRelayMetrics } from '../../relay/relayMetrics.js';
-import { parseEndpoint, parseHeaders, parseRate, parseSeconds, parseTypes, RelayOptionError } from '../../relay/relayOptions.js';
+import { parseEndpoint, parseHeaders, parseRate, parseTypes, RelayOptionError } from '../../relay/relayOptions.js';
 import { RelayState } from '../../relay/relayState.js';
 import { DEFAULT_BACKOFF } from '../../relay/retryPolicy.js';
 import { defaultBurst, TokenBucket } from '../../relay/tokenBucket.js';
@@ -26,10 +26,10 @@ export interface RelayCliOptions {
   rate?: string;
   burst?: number;
   concurrency: number;
-  timeout: string;
+  timeout: number;
   maxAttempts: number;
   deadLetter?: string;
-  header: string[];
+  header?: string[];
   sourceId?: string;
   metricsPort?: number;
   quiet: boolean;
@@ -44,9 +44,9 @@ function settingsOf(opts: RelayCliOptions): { endpoint: URL; headers: Record<str
     if (opts.sourceId !== undefined && !/^[\w.-]{1,64}$/.test(opts.sourceId)) throw new RelayOptionError('--source-id must be 1 to 64 letters, digits, _ . or -');
     return {
       endpoint: parseEndpoint(opts.to),
-      headers: parseHeaders(opts.header, process.env),
+      headers: parseHeaders(opts.header ?? [], process.env),
       rate: opts.rate === undefined ? undefined : parseRate(opts.rate),
-      timeoutMs: Math.round(parseSeconds('--timeout', opts.timeout) * 1000),
+      timeoutMs: Math.round(opts.timeout * 1000),
       types: parseTypes(opts.types),
     };
   } catch (error) {
@@ -64,7 +64,7 @@ function hideHeaderValues(headers: readonly string[]): void {
 /** `payrun relay`: delivers the applied events of its input until the input ends (0) or a signal (130/143). */
 export async function relayCommand(opts: RelayCliOptions, io: CliIo): Promise<number> {
   const settings = settingsOf(opts);
-  hideHeaderValues(opts.header);
+  hideHeaderValues(opts.header ?? []);
   const log = relayLog(io.stderr, opts.quiet);
   const metrics = new RelayMetrics();
   let state: RelayState | undefined;
