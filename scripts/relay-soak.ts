@@ -4,12 +4,14 @@
 // before accepting) and refuses a few events with 400; the relay is SIGKILLed 20 times at random
 // moments and restarted until it finishes. Checks: every event's key accepted exactly once by the
 // server's dedupe, none missing, no line under two keys, the refused ones in the dead-letter file
-// with status 400, per-client order, no secret in a log line, and --rate within 5% (requests a
-// second measured by the server over the run, restart gaps left out). Writes the report to
+// with status 400, per-client order, no secret in a log line, and --rate within 5%: requests a
+// second measured by the server over the run (restart gaps left out) between 0.95 and 1.05 times
+// the rate, and no 10 s stretch above 1.05 times the rate (plus the burst's tenth). Writes the report to
 // bench/results/<date>-relay-soak.json; exit 1 if a check fails.
 //
-// Environment: PAYRUN_SOAK_ROWS (102000), PAYRUN_SOAK_KILLS (20), PAYRUN_SOAK_RATE (200: well under what
-// the relay does on a busy 2-core machine, so that the rate, not the machine, sets the pace),
+// Environment: PAYRUN_SOAK_ROWS (102000), PAYRUN_SOAK_KILLS (20), PAYRUN_SOAK_RATE (100: well under what
+// the relay does on a busy 2-core machine, so that the rate, not the machine, sets the pace; at a
+// load average of 20 on 2 cores it did 150-200 events/s with these failures),
 // PAYRUN_SOAK_CONCURRENCY (64), PAYRUN_SOAK_SEED (18).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +22,7 @@ import { runKillScenario } from '../test/support/relayKillRun.js';
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const rows = env('PAYRUN_SOAK_ROWS', 102_000);
 const kills = env('PAYRUN_SOAK_KILLS', 20);
-const rate = env('PAYRUN_SOAK_RATE', 200);
+const rate = env('PAYRUN_SOAK_RATE', 100);
 const concurrency = env('PAYRUN_SOAK_CONCURRENCY', 64);
 const seed = env('PAYRUN_SOAK_SEED', 18);
 // Kills spread over the expected run time (events over the rate), each at a uniform moment.
@@ -44,7 +46,8 @@ try {
     ['dead letters carry status 400', report.deadLettersWithoutStatus400 === 0],
     ['per-client order', report.orderViolations.length === 0],
     ['no secret in the logs', !report.secretInLogs && report.requestsWithoutAuth === 0],
-    [`--rate within 5% (measured ${report.measuredRate}/s)`, rateRatio >= 0.95 && rateRatio <= 1.05],
+    [`--rate within 5% over the run (measured ${report.measuredRate}/s)`, rateRatio >= 0.95 && rateRatio <= 1.05],
+    [`no 10 s above the rate by 5% (peak ${report.peakRate10s}/s)`, report.peakRate10s <= rate * 1.05 + Math.max(1, Math.ceil(rate / 10)) / 10],
   ];
   for (const [name, ok] of checks) console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}`);
   failed = checks.some(([, ok]) => !ok);

@@ -163,6 +163,17 @@ describe('payrun relay', () => {
     }
   });
 
+  it('SIGTERM while standard input is silent: exit 143', async () => {
+    const child = spawn(process.execPath, [BIN, 'relay', '--from', '-', '--to', 'http://127.0.0.1:9/x', '--state', join(tmp(), 'silent')], { cwd: ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // started and waiting for its first line (stdin stays open)
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(143);
+    expect(stderr).toMatch(/payrun: (relay )?stopped by SIGTERM/);
+  });
+
   it('--metrics-port serves Prometheus text while it runs', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     await withServer(tmp(), 'metrics', { latencyMs: 30 }, async (url) => {

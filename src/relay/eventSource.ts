@@ -36,7 +36,8 @@ export function ndjsonSource(from: string, stdin: Readable): EventSource {
     },
     close() {
       reader.close();
-      if (from !== '-') input.destroy();
+      // Standard input too: a pipe with nothing more to say would otherwise keep the process alive after a stop.
+      input.destroy();
     },
   };
 }

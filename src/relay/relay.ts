@@ -57,7 +57,13 @@ export class Relay {
 
   /** Runs until the source ends and everything is done, or until stop(); a bad input line throws after the in-flight requests finish. */
   async run(lines: AsyncIterator<SourceLine>, first: SourceLine | undefined): Promise<void> {
-    const workers = Array.from({ length: this.settings.concurrency }, () => this.work());
+    // A worker that fails (the state cannot be written) stops the others: no request starts after it.
+    const workers = Array.from({ length: this.settings.concurrency }, () =>
+      this.work().catch((error: unknown) => {
+        this.stop();
+        throw error;
+      }),
+    );
     let failure: unknown;
     try {
       await this.read(lines, first);
@@ -68,9 +74,10 @@ export class Relay {
       this.readerDone = true;
       this.wake();
     }
-    await Promise.all(workers);
+    const ended = await Promise.allSettled(workers);
     this.logDelivered(true);
     if (failure !== undefined) throw failure;
+    for (const worker of ended) if (worker.status === 'rejected') throw worker.reason;
   }
 
   stop(): void {
@@ -155,10 +162,11 @@ export class Relay {
       if (verdict === 'permanent') return { answer, reason: 'permanent' };
       if (delivery.attempts >= this.settings.maxAttempts) return { answer, reason: 'attempts' };
       const { waitMs, fromServer } = nextWaitMs(answer, delivery.attempts, this.settings.backoff, Date.now(), Math.random);
-      if (fromServer && 'status' in answer && answer.status === 429) {
+      if ('status' in answer && answer.status === 429) {
         metrics.rateLimited += 1;
-        bucket?.pause(Date.now() + waitMs);
-        log('rate_limited', { key: delivery.key, retry_after_ms: waitMs });
+        // The provider's own pace wins over --rate: nothing starts before its Retry-After.
+        if (fromServer) bucket?.pause(Date.now() + waitMs);
+        log('rate_limited', { key: delivery.key, retry_after_ms: fromServer ? waitMs : null });
       }
       metrics.retries += 1;
       log('retrying', { key: delivery.key, attempt: delivery.attempts, ...answerFields(answer), wait_ms: waitMs });

@@ -48,6 +48,8 @@ export interface KillReport {
   retryingLines: number;
   /** Requests a second over the run, restart gaps (> 250 ms without a request) left out. */
   measuredRate: number;
+  /** The most requests in any 10 s (sliding, by request), a second. */
+  peakRate10s: number;
   seconds: number;
 }
 
@@ -139,6 +141,11 @@ function analyse(s: KillScenario, events: Event[], records: ServerRecord[], dead
   const times = records.map((r) => r.t).sort((a, b) => a - b);
   let active = 0;
   for (let i = 1; i < times.length; i += 1) if (times[i]! - times[i - 1]! <= 250) active += times[i]! - times[i - 1]!;
+  let peak = 0;
+  for (let i = 0, j = 0; i < times.length; i += 1) {
+    while (times[j]! <= times[i]! - 10_000) j += 1;
+    peak = Math.max(peak, i - j + 1);
+  }
   return {
     events: events.length,
     expected: good.length,
@@ -162,6 +169,7 @@ function analyse(s: KillScenario, events: Event[], records: ServerRecord[], dead
     requestsWithoutAuth: records.filter((r) => r.auth !== s.secret).length,
     retryingLines: logs.split('\n').filter((l) => l.includes('"event":"retrying"')).length,
     measuredRate: active > 0 ? Math.round(((times.length - 1) / active) * 1000 * 10) / 10 : 0,
+    peakRate10s: peak / 10,
     seconds: Math.round(run.seconds * 10) / 10,
   };
 }

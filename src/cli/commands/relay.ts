@@ -9,7 +9,7 @@ import { type EventSource, ndjsonSource, type SourceLine } from '../../relay/eve
 import { PayoutClient } from '../../relay/payoutClient.js';
 import { Relay } from '../../relay/relay.js';
 import { defaultSourceId, RelayInputError } from '../../relay/relayEvent.js';
-import { relayLog } from '../../relay/relayLog.js';
+import { relayLog, type RelayLog } from '../../relay/relayLog.js';
 import { RelayMetrics, relayPrometheusText, serveRelayMetrics } from '../../relay/relayMetrics.js';
 import { parseEndpoint, parseHeaders, parseRate, parseTypes, RelayOptionError } from '../../relay/relayOptions.js';
 import { RelayState } from '../../relay/relayState.js';
@@ -38,7 +38,15 @@ export interface RelayCliOptions {
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: ExitCode.Interrupted, SIGTERM: ExitCode.Terminated };
 
 /** Values checked before anything is opened; a bad one is a usage error that never echoes a header value. */
-function settingsOf(opts: RelayCliOptions): { endpoint: URL; headers: Record<string, string>; rate?: number; timeoutMs: number; types?: ReadonlySet<string> } {
+interface Settings {
+  endpoint: URL;
+  headers: Record<string, string>;
+  rate?: number;
+  timeoutMs: number;
+  types?: ReadonlySet<string>;
+}
+
+function settingsOf(opts: RelayCliOptions): Settings {
   try {
     if (opts.burst !== undefined && opts.rate === undefined) throw new RelayOptionError('--burst goes with --rate');
     if (opts.sourceId !== undefined && !/^[\w.-]{1,64}$/.test(opts.sourceId)) throw new RelayOptionError('--source-id must be 1 to 64 letters, digits, _ . or -');
@@ -61,70 +69,81 @@ function hideHeaderValues(headers: readonly string[]): void {
   process.title = process.argv.map((arg) => (headers.includes(arg) ? `${arg.slice(0, arg.indexOf(':') + 1)} ***` : arg)).join(' ');
 }
 
+/** What a run holds open, closed in its `finally`. */
+interface Held {
+  source?: EventSource;
+  state?: RelayState;
+  deadLetters?: DeadLetters;
+  metricsServer?: Server;
+  client?: PayoutClient;
+}
+
+/** The state, the dead-letter file, the metrics port, the HTTP client and the relay, once the input's first line is known. */
+async function openRelay(opts: RelayCliOptions, settings: Settings, first: SourceLine, held: Held, log: RelayLog, metrics: RelayMetrics): Promise<Relay> {
+  const sourceId = opts.sourceId ?? defaultSourceId(first.text);
+  const state = RelayState.open(opts.state, { sourceId, types: settings.types === undefined ? '' : [...settings.types].sort().join(','), batch: opts.batch });
+  held.state = state;
+  held.deadLetters = new DeadLetters(opts.deadLetter ?? join(opts.state, 'dead-letters.ndjson'));
+  if (opts.metricsPort !== undefined) held.metricsServer = await serveRelayMetrics(opts.metricsPort, () => relayPrometheusText(metrics, state.position.lowWater));
+  held.client = new PayoutClient(settings.endpoint, opts.concurrency, settings.timeoutMs, settings.headers);
+  const bucket = settings.rate === undefined ? undefined : new TokenBucket(settings.rate, opts.burst ?? defaultBurst(settings.rate), Date.now());
+  log('started', { from: held.source!.name, to: settings.endpoint.origin + settings.endpoint.pathname, source_id: sourceId, low_water_line: state.position.lowWater, concurrency: opts.concurrency, rate: settings.rate ?? null });
+  return new Relay(
+    { sourceId, types: settings.types, batch: opts.batch, concurrency: opts.concurrency, maxAttempts: opts.maxAttempts, backoff: DEFAULT_BACKOFF, deliveredLogMs: 1000 },
+    { client: held.client, state, deadLetters: held.deadLetters, bucket, log, metrics },
+  );
+}
+
 /** `payrun relay`: delivers the applied events of its input until the input ends (0) or a signal (130/143). */
 export async function relayCommand(opts: RelayCliOptions, io: CliIo): Promise<number> {
   const settings = settingsOf(opts);
   hideHeaderValues(opts.header ?? []);
   const log = relayLog(io.stderr, opts.quiet);
   const metrics = new RelayMetrics();
-  let state: RelayState | undefined;
-  let deadLetters: DeadLetters | undefined;
-  let metricsServer: Server | undefined;
-  let client: PayoutClient | undefined;
-  let signal: string | undefined;
+  const held: Held = {};
+  let signal: NodeJS.Signals | undefined;
   let relay: Relay | undefined;
+  let wakeOnSignal: () => void = () => undefined;
+  // A signal while the first line is awaited (an idle pipe) ends that wait too.
+  const signalled = new Promise<undefined>((resolve) => (wakeOnSignal = () => resolve(undefined)));
   const onSignal = (name: NodeJS.Signals): void => {
     signal ??= name;
     relay?.stop();
+    wakeOnSignal();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let source: EventSource | undefined;
   try {
-    source = ndjsonSource(opts.from, io.stdin);
-    const lines = source.lines()[Symbol.asyncIterator]();
-    const firstResult = await lines.next();
-    const first: SourceLine | undefined = firstResult.done === true ? undefined : firstResult.value;
-    if (first === undefined) {
-      log('summary', summaryOf(metrics));
-      return ExitCode.Ok;
+    held.source = ndjsonSource(opts.from, io.stdin);
+    const lines = held.source.lines()[Symbol.asyncIterator]();
+    const firstResult = await Promise.race([lines.next(), signalled]);
+    const first: SourceLine | undefined = firstResult === undefined || firstResult.done === true ? undefined : firstResult.value;
+    if (first !== undefined && signal === undefined) {
+      relay = await openRelay(opts, settings, first, held, log, metrics);
+      if (signal !== undefined) relay.stop();
+      await relay.run(lines, first);
+      const state = held.state!;
+      held.state = undefined;
+      await state.close();
     }
-    const sourceId = opts.sourceId ?? defaultSourceId(first.text);
-    state = RelayState.open(opts.state, { sourceId, types: settings.types === undefined ? '' : [...settings.types].sort().join(','), batch: opts.batch });
-    deadLetters = new DeadLetters(opts.deadLetter ?? join(opts.state, 'dead-letters.ndjson'));
-    const live = state;
-    if (opts.metricsPort !== undefined) metricsServer = await serveRelayMetrics(opts.metricsPort, () => relayPrometheusText(metrics, live.position.lowWater));
-    client = new PayoutClient(settings.endpoint, opts.concurrency, settings.timeoutMs, settings.headers);
-    const bucket = settings.rate === undefined ? undefined : new TokenBucket(settings.rate, opts.burst ?? defaultBurst(settings.rate), Date.now());
-    relay = new Relay(
-      { sourceId, types: settings.types, batch: opts.batch, concurrency: opts.concurrency, maxAttempts: opts.maxAttempts, backoff: DEFAULT_BACKOFF, deliveredLogMs: 1000 },
-      { client, state, deadLetters, bucket, log, metrics },
-    );
-    log('started', { from: source.name, to: settings.endpoint.origin + settings.endpoint.pathname, source_id: sourceId, low_water_line: state.position.lowWater, concurrency: opts.concurrency, rate: settings.rate ?? null });
-    if (signal !== undefined) relay.stop();
-    await relay.run(lines, first);
-    const closing = state;
-    state = undefined;
-    await closing.close();
     log('summary', summaryOf(metrics));
-    if (signal !== undefined) {
-      await writeAll(io.stderr, `payrun: relay stopped by ${signal}; ${metrics.events} events delivered this run, the requests in flight finished; --state '${opts.state}' holds the position: run the same command to resume\n`);
-      return SIGNAL_EXIT[signal] ?? ExitCode.Terminated;
-    }
-    return ExitCode.Ok;
+    if (signal === undefined) return ExitCode.Ok;
+    await writeAll(io.stderr, `payrun: relay stopped by ${signal}; ${metrics.events} events delivered this run, the requests in flight finished; --state '${opts.state}' holds the position: run the same command to resume\n`);
+    return SIGNAL_EXIT[signal] ?? ExitCode.Terminated;
   } catch (error) {
-    if (state !== undefined) await cleanUpAfterFailure(() => state?.close());
-    if (error instanceof RelayInputError) await writeAll(io.stderr, `payrun: ${error.message} (${source?.name ?? opts.from}:${error.line})\n`);
+    const state = held.state;
+    if (state !== undefined) await cleanUpAfterFailure(() => state.close());
+    if (error instanceof RelayInputError) await writeAll(io.stderr, `payrun: ${error.message} (${held.source?.name ?? opts.from}:${error.line})\n`);
     else if (error instanceof RelayStateError) await writeAll(io.stderr, `payrun: ${error.message}\n`);
     else await writeAll(io.stderr, `${describeError(error)}\n`);
     return ExitCode.Fatal;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    source?.close();
-    deadLetters?.close();
-    metricsServer?.close();
-    await client?.close();
+    held.source?.close();
+    held.deadLetters?.close();
+    held.metricsServer?.close();
+    await held.client?.close();
   }
 }
 
