@@ -15,7 +15,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   workers: ['engine', 'io', 'domain'],
   session: ['journal', 'engine', 'io', 'domain'],
   cluster: ['journal', 'engine', 'io', 'domain'],
-  cli: ['cluster', 'session', 'workers', 'generate', 'journal', 'engine', 'io', 'domain'],
+  relay: ['io', 'domain'],
+  cli: ['relay', 'cluster', 'session', 'workers', 'generate', 'journal', 'engine', 'io', 'domain'],
 };
 
 const SRC = resolve(import.meta.dirname, '../src');

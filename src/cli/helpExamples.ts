@@ -23,6 +23,10 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'payrun publish': ['REDIS_PASSWORD=secret payrun publish tx.csv --redis redis://10.0.0.5:6379 --partitions 16'],
   'payrun consume': ['payrun consume --redis redis://10.0.0.5:6379 --journal ledgers/ --owner node-a --metrics-port 9464'],
   'payrun accounts': ['payrun accounts --redis redis://10.0.0.5:6379 --wait --timeout 120 > accounts.csv'],
+  'payrun relay': [
+    'PAYRUN_RELAY_AUTHORIZATION="Bearer $TOKEN" payrun relay --from events.ndjson --to https://payouts.example/v1/events --state relay-state/ --rate 50/s',
+    'payrun stream < tx.csv | payrun relay --from - --to http://127.0.0.1:8080/events --state relay-state/ --types withdrawal',
+  ],
   'payrun journal': ['payrun journal verify ledger/', 'payrun journal replay ledger/ --until-line 5000 --input 2 -o accounts-then.csv'],
   'payrun journal verify': ['payrun journal verify ledger/ && echo intact'],
   'payrun journal replay': [

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { existsSync } from 'node:fs';
 import { type CliIo, ExitCode, UsageError } from './cliIo.js';
 import { writeAll } from '../io/writeAll.js';
-import { defineBatchRun, defineCluster, defineGenerate, defineJournal, defineStream, type ProgramContext } from './program.js';
+import { defineBatchRun, defineCluster, defineGenerate, defineJournal, defineRelay, defineStream, type ProgramContext } from './program.js';
 import { addHelpExamples, commandPath } from './helpExamples.js';
 import { closest } from './suggest.js';
 
@@ -38,6 +38,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   defineStream(program, context);
   defineCluster(program, context);
   defineJournal(program, context);
+  defineRelay(program, context);
   addHelpExamples(program);
   program.hook('preAction', (_program, action) => {
     current = commandPath(action);

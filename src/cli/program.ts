@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_FSYNC, FSYNC_MODES, type FsyncMode } from '../journal/fsyncMode.js';
 import { DEFAULT_SNAPSHOT_EVERY } from '../journal/journalDefaults.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../io/outputFormat.js';
@@ -7,6 +7,7 @@ import type { AccountsCommandOptions } from './commands/accounts.js';
 import type { ConsumeCommandOptions } from './commands/consume.js';
 import type { GenerateCommandOptions } from './commands/generate.js';
 import type { PublishCommandOptions } from './commands/publish.js';
+import type { RelayCliOptions } from './commands/relay.js';
 import type { StreamCommandOptions } from './commands/stream.js';
 import type { RedisTarget } from '../cluster/redisTarget.js';
 import { checkDistinct, checkPrefix, DEFAULT_REDIS, defaultWorkers, packageVersion, parseCount, regularFileBytes } from './options.js';
@@ -249,5 +250,35 @@ export function defineJournal(program: Command, { configure, io, exit }: Program
     .action(async (dir: string) => {
       const { abandonCommand } = await import('./commands/journalAbandon.js');
       exit(await abandonCommand(dir, io));
+    });
+}
+
+export function defineRelay(program: Command, { configure, io, exit }: ProgramContext): void {
+  const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+  const seconds = (value: string): number => {
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
+    if (!(n >= 0.05 && n <= 3600)) throw new InvalidArgumentError('--timeout must be seconds from 0.05 to 3600');
+    return n;
+  };
+  configure(program.command('relay'))
+    .description("deliver the applied events of `payrun stream` to a payout API: rate-limited, retried, idempotent, resumable (docs/relay.md)")
+    .requiredOption('--from <file>', "the NDJSON events of `payrun stream` ('-' reads standard input); a Redis source is not there yet")
+    .requiredOption('--to <url>', 'the http:// or https:// endpoint each event (or batch) is POSTed to as JSON')
+    .requiredOption('--state <dir>', "the relay's durable position (and the default dead-letter file); keep it for the next run")
+    .option('--batch <n>', 'events per POST (a JSON array; 1 sends each event as one object)', parseCount('--batch', 1, 1000), 1)
+    .option('--types <list>', 'only these applied event types, comma-separated: deposit,withdrawal,dispute,resolve,chargeback (default: all)')
+    .option('--rate <n/s>', 'at most N requests a second (token bucket; retries count), e.g. 50/s (default: no limit)')
+    .option('--burst <n>', 'with --rate: requests that may start at once (default: a tenth of a second at the rate, at least 1)', parseCount('--burst', 1, 100_000))
+    .option('--concurrency <k>', 'requests in flight at most (events of one client always go one after another)', parseCount('--concurrency', 1, 1024), 8)
+    .option('--timeout <s>', 'seconds without a connection, an answer, or a byte of its body before an attempt counts as failed and is retried', seconds, 10)
+    .option('--max-attempts <n>', 'attempts of one delivery before it goes to the dead-letter file', parseCount('--max-attempts', 1, 1000), 8)
+    .option('--dead-letter <file>', 'where deliveries that fail for good go, one JSON line each (default: STATE/dead-letters.ndjson)')
+    .option('--header <header>', 'add "Name: value" to every request (repeatable); values never appear in a log line. PAYRUN_RELAY_AUTHORIZATION gives Authorization from the environment', collect)
+    .option('--source-id <name>', "the input's name in every Idempotency-Key (default: from a hash of the input's first line)")
+    .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
+    .option('-q, --quiet', 'log only errors (no delivered/retrying lines, no summary)', false)
+    .action(async (opts: RelayCliOptions) => {
+      const { relayCommand } = await import('./commands/relay.js');
+      exit(await relayCommand(opts, io));
     });
 }
