@@ -5,7 +5,7 @@ import { BYTES_PER_ROW, RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { parseLines } from '../io/lineParser.js';
 import { ParsedRow } from '../io/rowParser.js';
 import { EngineThread } from './engineThread.js';
-import type { FromWorker, SlotBuffers } from './protocol.js';
+import { type FromWorker, SLOT_BYTES, type SlotBuffers } from './protocol.js';
 import type { Engine } from '../engine/engine.js';
 
 /** A chunk and its rows in shared memory, reused round-robin. */
@@ -14,12 +14,6 @@ interface Slot {
   chunk: Buffer;
   batch: RowBatch;
 }
-
-/**
- * Chunk size with workers: the row columns of a slot are sized for the worst case (a row every
- * 2 bytes) and shared memory is committed when allocated, so slots stay small.
- */
-export const SLOT_BYTES = 256 * 1024;
 
 /** With one worker, it parses one chunk in this many (measured on 2 cores: 4 is fastest). */
 const PIPELINE_SHARE = 4;

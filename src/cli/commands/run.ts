@@ -53,7 +53,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     return SIGNAL_EXIT[signal] ?? ExitCode.Terminated;
   };
   try {
-    const input = openInput(file, io.stdin, chunkBytesFor(options.workers));
+    const input = openInput(file, () => io.stdin, chunkBytesFor(options.workers));
     name = input.name;
     if (options.journal !== undefined) {
       const { JournalSession } = await import('../../session/journalSession.js'); // a plain run loads no journal code
@@ -122,7 +122,7 @@ async function applyInput(
   const progress = await startProgress(io.stderr, !options.quiet, input.size);
   try {
     const result = await run(session ? session.chunks : input.lines, {
-      engine: createEngine(options.workers, session ? session.remainingBytes : input.size, session?.state),
+      engine: await createEngine(options.workers, session ? session.remainingBytes : input.size, session?.state),
       strict: options.strict,
       onReject,
       onProgress: (stats) => progress.update(stats.bytes + (session?.start?.offset ?? 0), stats.rows),
