@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import type { Command } from './measure.js';
 
-export type ConfigId = 'floor' | 'naive' | 'workers-0' | 'workers-1' | 'workers-2' | 'default' | 'journal-off' | 'journal-batch' | 'journal-always';
-export type ConfigKind = 'floor' | 'naive' | 'payrun';
+export type ConfigId = 'node-start' | 'floor' | 'naive' | 'workers-0' | 'workers-1' | 'workers-2' | 'default' | 'journal-off' | 'journal-batch' | 'journal-always';
+export type ConfigKind = 'start' | 'floor' | 'naive' | 'payrun';
 
 export interface Config {
   id: ConfigId;
@@ -12,8 +12,13 @@ export interface Config {
   label: string;
   /** For the chart's x axis. */
   short: string;
+  /** Run only on workloads of at most this many rows (and not shown for the others). */
+  maxRows?: number;
   command(file: string): Command;
 }
+
+/** `node -e 0` runs on workloads up to this size: what payrun's start-up on a tiny file is compared with. */
+export const NODE_START_MAX_ROWS = 1000;
 
 export function configs(root: string): Config[] {
   const payrun = join(root, 'bin', 'payrun');
@@ -25,6 +30,14 @@ export function configs(root: string): Config[] {
     command: (file) => ({ script: payrun, args: [...workers, '-q', file] }),
   });
   return [
+    {
+      id: 'node-start',
+      kind: 'start',
+      label: 'node -e 0',
+      short: 'node -e 0',
+      maxRows: NODE_START_MAX_ROWS,
+      command: () => ({ script: '-e', args: ['0'] }),
+    },
     {
       id: 'floor',
       kind: 'floor',

@@ -7,7 +7,7 @@ export const USAGE = `usage: tsx bench/run.ts [options]      (npm run bench -- [
 
   --quick               one 200k-row workload, 1 run of every config (CI-sized)
   --runs N              runs of every config per workload; medians are reported (default 3; 1 with --quick)
-  --sizes A,B,...       workload sizes in data rows (default 1000000,3750000,15000000)
+  --sizes A,B,...       workload sizes in data rows (default 1,100000,1000000,3750000,15000000)
   --no-naive            skip the naive baseline everywhere
   --naive-max-rows N    run the naive baseline only on workloads of at most N rows (default 3750000)
   --data DIR            where the generated workloads are cached (default bench/data)
@@ -68,7 +68,7 @@ export function parseOptions(argv: string[], root: string): Options | null {
   if (quick && values.sizes !== undefined) throw new UsageError('--quick and --sizes do not go together');
   const sizes = quick
     ? [200_000]
-    : (values.sizes ?? '1000000,3750000,15000000').split(',').map((s) => count('--sizes', s, 1));
+    : (values.sizes ?? '1,100000,1000000,3750000,15000000').split(',').map((s) => count('--sizes', s, 1));
   const name = values.name;
   if (name !== undefined && !/^[A-Za-z0-9._-]+$/.test(name)) throw new UsageError(`--name may hold only letters, digits, '.', '_' and '-', got '${name}'`);
   return {

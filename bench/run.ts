@@ -77,17 +77,20 @@ interface WorkloadOutcome {
 async function benchWorkload(workload: Workload, opts: Options, all: Config[], scratch: string): Promise<WorkloadOutcome> {
   const size = formatRows(workload.rows);
   const skipNaive = workload.rows > opts.naiveMaxRows;
-  const active = all.filter((c) => c.kind !== 'naive' || !skipNaive);
+  const applies = (c: Config): boolean => c.maxRows === undefined || workload.rows <= c.maxRows;
+  const active = all.filter((c) => (c.kind !== 'naive' || !skipNaive) && applies(c));
+  // A tiny workload is all start-up, which varies more from run to run: more runs for its median.
+  const runs = workload.rows <= SMALL_WORKLOAD_ROWS ? Math.max(opts.runs, SMALL_WORKLOAD_RUNS) : opts.runs;
   // Untimed warm-up: the file in the page cache, so the first timed config is not penalised.
   spawnSync(process.execPath, [join(root, 'bench', 'baselines', 'byte-scan.mjs'), workload.file], { stdio: 'ignore' });
 
   const samples = new Map<ConfigId, Sample[]>(active.map((c) => [c.id, []]));
-  for (let run = 0; run < opts.runs; run++) {
+  for (let run = 0; run < runs; run++) {
     for (const config of active) {
       const s = await measure(config.command(workload.file), PEAK_RSS, scratch, `${workload.rows}-${config.id}-${run}`);
       samples.get(config.id)?.push(s);
       const rss = s.rssKiB === null ? '? MB' : `${((s.rssKiB * 1024) / 1e6).toFixed(0)} MB`;
-      log(`${size} run ${run + 1}/${opts.runs}  ${config.label.padEnd(20)} ${s.wallS.toFixed(3).padStart(8)} s  ${rss.padStart(7)}${s.exitCode === 0 ? '' : `  EXIT ${s.exitCode}`}`);
+      log(`${size} run ${run + 1}/${runs}  ${config.label.padEnd(20)} ${s.wallS.toFixed(3).padStart(8)} s  ${rss.padStart(7)}${s.exitCode === 0 ? '' : `  EXIT ${s.exitCode}`}`);
       if (s.exitCode !== 0 && s.stderr !== '') process.stderr.write(s.stderr.replace(/^/gm, '    '));
     }
   }
@@ -100,7 +103,7 @@ async function benchWorkload(workload: Workload, opts: Options, all: Config[], s
   const naiveS = medianOf('naive');
   const reference = ok('workers-0')[0];
 
-  const results = all.map((config): ConfigResult => {
+  const results = all.filter(applies).map((config): ConfigResult => {
     const list = samples.get(config.id);
     const base = { rows: workload.rows, config: config.id, label: config.label, short: config.short };
     if (list === undefined) {
@@ -116,6 +119,8 @@ async function benchWorkload(workload: Workload, opts: Options, all: Config[], s
       accounts = 'failed';
       problems.push(`${size} ${config.label}: exit ${failed.exitCode}`);
       if (config.kind === 'naive') naive = `failed on ${size}`;
+    } else if (config.kind === 'start') {
+      note = 'n/a (Node start-up alone)';
     } else if (config.kind === 'floor') {
       const newlines = Number(readFileSync(list[0]?.stdoutFile ?? '', 'utf8').trim());
       note = newlines === workload.rows + 1 ? 'n/a' : `n/a (${newlines} newlines, expected ${workload.rows + 1})`;
@@ -141,9 +146,9 @@ async function benchWorkload(workload: Workload, opts: Options, all: Config[], s
       rssMedianMB: rss.length === 0 ? null : round(median(rss), 1),
       rssMaxMB: rss.length === 0 ? null : round(Math.max(...rss), 1),
       xFloor: medianS === null || floorS === null ? null : round(medianS / floorS, 3),
-      xFasterThanNaive: medianS === null || naiveS === null ? null : round(naiveS / medianS, 2),
+      xFasterThanNaive: medianS === null || naiveS === null || config.kind === 'start' ? null : round(naiveS / medianS, 2),
       accounts,
-      accountsSha256: config.kind === 'floor' ? null : (list[0]?.sha256 ?? null),
+      accountsSha256: config.kind === 'floor' || config.kind === 'start' ? null : (list[0]?.sha256 ?? null),
       note,
     };
   });
@@ -151,6 +156,9 @@ async function benchWorkload(workload: Workload, opts: Options, all: Config[], s
 }
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
+/** Workloads up to this many rows get at least SMALL_WORKLOAD_RUNS runs of each config. */
+const SMALL_WORKLOAD_ROWS = 100_000;
+const SMALL_WORKLOAD_RUNS = 7;
 
 async function main(): Promise<number> {
   let opts: Options | null;
@@ -232,7 +240,7 @@ async function main(): Promise<number> {
   const svg = svgChart({
     title: `payrun benchmark, ${localDate(date)}`,
     subtitle: `${m.cpuModel}, ${m.cores} cores, Node ${m.node}; ${runsText}; workloads from payrun generate (-c 5000 --seed 42)`,
-    configs: all.map((c) => ({ id: c.id, short: c.short })),
+    configs: all.filter((c) => c.kind !== 'start').map((c) => ({ id: c.id, short: c.short })),
     workloads: opts.sizes,
     results,
   });

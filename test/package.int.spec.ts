@@ -76,16 +76,17 @@ const payrun = (args: string[]): Run => npm('npx', ['payrun', ...args], app, RUN
 
 describe('npm pack', () => {
   it('ships only dist/, bin/, README.md, LICENSE and package.json', () => {
-    const stray = packed.filter((path) => !/^(dist\/.+\.js|bin\/payrun|README\.md|LICENSE|package\.json)$/.test(path));
+    // dist/payrun.cjs: the one-file bundle bin/payrun loads, and .cache its V8 code cache; bin/package.json makes bin/payrun CommonJS.
+    const stray = packed.filter((path) => !/^(dist\/.+\.js|dist\/payrun\.cjs(\.cache)?|bin\/payrun|bin\/package\.json|README\.md|LICENSE|package\.json)$/.test(path));
     expect(stray).toEqual([]);
     expect(packed.filter((path) => path.startsWith('dist/bin/'))).toEqual([]); // never the single binary
-    for (const needed of ['bin/payrun', 'dist/cli/main.js', 'dist/workers/engineWorker.js', 'README.md', 'LICENSE', 'package.json']) {
+    for (const needed of ['bin/payrun', 'bin/package.json', 'dist/payrun.cjs', 'dist/payrun.cjs.cache', 'dist/cli/main.js', 'dist/workers/engineWorker.js', 'README.md', 'LICENSE', 'package.json']) {
       expect(packed).toContain(needed);
     }
   });
 
   it('ships no stale compiled module: every dist/ file has its source in src/', () => {
-    const stale = packed.filter((path) => path.startsWith('dist/') && !existsSync(join(ROOT, 'src', path.slice('dist/'.length).replace(/\.js$/, '.ts'))));
+    const stale = packed.filter((path) => path.startsWith('dist/') && !path.startsWith('dist/payrun.cjs') && !existsSync(join(ROOT, 'src', path.slice('dist/'.length).replace(/\.js$/, '.ts'))));
     expect(stale).toEqual([]);
   });
 });

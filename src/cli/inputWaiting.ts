@@ -24,7 +24,7 @@ function isFifo(path: string): boolean {
  * writer (opened off the main thread, whose open() would block it), or a pipe, FIFO or terminal
  * whose first bytes take over a second.
  */
-export async function openInputNoticingWait(path: string, stdin: Readable, io: CliIo, quiet: boolean, chunkBytes?: number): Promise<InputSource> {
+export async function openInputNoticingWait(path: string, stdin: Readable | (() => Readable), io: CliIo, quiet: boolean, chunkBytes?: number): Promise<InputSource> {
   const say = waitingSayer(io, quiet, path === '-' ? 'stdin' : path);
   const opened = say !== undefined && path !== '-' && isFifo(path) ? await openFifo(path, say) : undefined;
   const input = openInput(path, stdin, chunkBytes, opened);

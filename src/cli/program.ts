@@ -10,6 +10,7 @@ import type { PublishCommandOptions } from './commands/publish.js';
 import type { RelayCliOptions } from './commands/relay.js';
 import type { StreamCommandOptions } from './commands/stream.js';
 import type { RedisTarget } from '../cluster/redisTarget.js';
+import { grouped } from './summary.js';
 import { checkDistinct, checkPrefix, DEFAULT_REDIS, defaultWorkers, packageVersion, parseCount, regularFileBytes } from './options.js';
 
 /**
@@ -65,7 +66,7 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
     .option('--journal <dir>', 'keep the ledger in DIR: every decision journaled, resumable after a crash, accounts carried over between runs')
     .addOption(fsyncOption('with --journal: when the journal is flushed to disk'))
     .addOption(
-      new Option('--snapshot-every <rows>', `with --journal: rows between snapshots of the whole state (default: ${DEFAULT_SNAPSHOT_EVERY.toLocaleString('en-US')})`).argParser(
+      new Option('--snapshot-every <rows>', `with --journal: rows between snapshots of the whole state (default: ${grouped(DEFAULT_SNAPSHOT_EVERY)})`).argParser(
         parseCount('--snapshot-every', 1, Number.MAX_SAFE_INTEGER),
       ),
     )

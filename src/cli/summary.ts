@@ -2,7 +2,7 @@ import { REASON_CODES } from '../domain/rejectReason.js';
 import type { RunStats } from '../engine/runStats.js';
 
 /** 1234567 → "1,234,567" (Intl would cost ~20 ms of ICU start-up on every run). */
-function grouped(n: number): string {
+export function grouped(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 

@@ -1,7 +1,6 @@
 import { AccountFlag } from '../domain/ledger.js';
-import { CLIENT_COUNT } from '../domain/ledgerState.js';
 import { formatAmount } from '../domain/money.js';
-import { type AccountBalances, formatAccounts } from './accountsCsv.js';
+import { type AccountBalances, accountClients, formatAccounts } from './accountsCsv.js';
 import { joinJson, type OutputFormat } from './outputFormat.js';
 
 /**
@@ -11,9 +10,8 @@ import { joinJson, type OutputFormat } from './outputFormat.js';
 export function accountObjects(accounts: AccountBalances): string[] {
   const objects: string[] = [];
   const { available, held, flags } = accounts;
-  for (let client = 0; client < CLIENT_COUNT; client++) {
+  for (const client of accountClients(flags)) {
     const flag = flags[client]!;
-    if ((flag & AccountFlag.Exists) === 0) continue;
     const a = available[client]!;
     const h = held[client]!;
     const locked = (flag & AccountFlag.Locked) !== 0;

@@ -21,11 +21,13 @@ function regularFile(fd: number, chunkBytes: number | undefined): InputSource['f
 /**
  * Opens the input eagerly so that a missing or unreadable file fails before any work starts.
  * `opened`: the path's descriptor, opened already (a FIFO, opened off the main thread).
+ * stdin may be a getter: making process.stdin costs ~10 ms of stream set-up, paid only for '-'.
  */
-export function openInput(path: string, stdin: Readable, chunkBytes?: number, opened?: number): InputSource {
+export function openInput(path: string, stdinOrGetter: Readable | (() => Readable), chunkBytes?: number, opened?: number): InputSource {
   // Standard input is read like a file, into reused buffers (a stream would allocate per chunk);
   // an in-process stream (tests call main() with one) is regrouped into whole lines instead.
   if (path === '-') {
+    const stdin = typeof stdinOrGetter === 'function' ? stdinOrGetter() : stdinOrGetter;
     const fd = (stdin as { fd?: unknown }).fd;
     if (fd !== 0) return { lines: wholeLines(stdin as AsyncIterable<Buffer>), name: 'stdin' };
     const stat = fstatSync(0); // `payrun - < file` has a size; a pipe does not

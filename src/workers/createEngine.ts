@@ -1,6 +1,6 @@
 import type { Ledger } from '../domain/ledger.js';
 import type { Engine } from '../engine/engine.js';
-import { ParallelEngine, SLOT_BYTES } from './parallelEngine.js';
+import { SLOT_BYTES } from './protocol.js';
 import { SerialEngine } from '../engine/serialEngine.js';
 
 /** Bytes of input per stored transaction to plan for: rows are ~35 bytes, most of them own an id. */
@@ -23,11 +23,15 @@ export function expectedTxsFor(inputBytes: number): number {
  * clients' ledgers over them. inputBytes (when known) sizes the tx tables up front (growing
  * them costs rehashes, and most of a run's time is memory traffic), up to EXPECTED_TXS_MAX.
  * `initial` is the ledger to start from (a journal's, handed over: the engine goes on in it or
- * gives it out to its workers); without it every account starts empty.
+ * gives it out to its workers); without it every account starts empty. The worker code (and
+ * node:worker_threads, ~7 ms to load) is imported only for N > 0: a small file runs in the main
+ * thread and should not pay for it.
  */
-export function createEngine(workers: number, inputBytes = 0, initial?: Ledger): Engine {
+export async function createEngine(workers: number, inputBytes = 0, initial?: Ledger): Promise<Engine> {
   const expectedTxs = expectedTxsFor(inputBytes);
-  return workers === 0 ? new SerialEngine(expectedTxs, initial) : new ParallelEngine(workers, expectedTxs, initial);
+  if (workers === 0) return new SerialEngine(expectedTxs, initial);
+  const { ParallelEngine } = await import('./parallelEngine.js');
+  return new ParallelEngine(workers, expectedTxs, initial);
 }
 
 /** How large the chunks read from a file should be for this engine. */

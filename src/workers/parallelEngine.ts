@@ -6,7 +6,7 @@ import { parseLines } from '../io/lineParser.js';
 import { ParsedRow } from '../io/rowParser.js';
 import { EngineThread } from './engineThread.js';
 import { takePieces } from './pieceHandover.js';
-import { type FromWorker, type SlotBuffers, txPartition } from './protocol.js';
+import { type FromWorker, SLOT_BYTES, type SlotBuffers, txPartition } from './protocol.js';
 import type { Engine } from '../engine/engine.js';
 import type { Ledger } from '../domain/ledger.js';
 
@@ -16,12 +16,6 @@ interface Slot {
   chunk: Buffer;
   batch: RowBatch;
 }
-
-/**
- * Chunk size with workers: the row columns of a slot are sized for the worst case (a row every
- * 2 bytes) and shared memory is committed when allocated, so slots stay small.
- */
-export const SLOT_BYTES = 256 * 1024;
 
 /** With one worker, it parses one chunk in this many (measured on 2 cores: 4 is fastest). */
 const PIPELINE_SHARE = 4;

@@ -14,6 +14,12 @@ export function txPartition(tx: number, shards: number): number {
   return (tx >>> 4) % shards;
 }
 
+/**
+ * Chunk size with workers: the row columns of a slot are sized for the worst case (a row every
+ * 2 bytes) and shared memory is committed when allocated, so slots stay small.
+ */
+export const SLOT_BYTES = 256 * 1024;
+
 /** Passed as workerData when a worker starts. */
 export interface WorkerSetup {
   /**

@@ -24,7 +24,7 @@ export async function runCsv(input: string | Buffer, options: { workers?: number
   const parts: Buffer[] = [];
   const rejects = new RejectsCsv((data) => parts.push(data));
   const result = await run(wholeLines(chunked(bytes, options.chunkSize ?? 1 << 20)), {
-    engine: createEngine(options.workers ?? 0),
+    engine: await createEngine(options.workers ?? 0),
     onReject: (line, reason, buf, start, end) => rejects.add(line, reason, buf, start, end),
   });
   rejects.end();

@@ -55,7 +55,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     return SIGNAL_EXIT[signal] ?? ExitCode.Terminated;
   };
   try {
-    const input = await openInputNoticingWait(file, io.stdin, io, options.quiet, chunkBytesFor(options.workers));
+    const input = await openInputNoticingWait(file, () => io.stdin, io, options.quiet, chunkBytesFor(options.workers));
     name = input.name;
     if (options.journal !== undefined) {
       const { JournalSession } = await import('../../session/journalSession.js'); // a plain run loads no journal code
@@ -124,7 +124,7 @@ async function applyInput(
   const progress = await startProgress(io.stderr, !options.quiet, input.size);
   try {
     const result = await run(session ? session.chunks : input.lines, {
-      engine: createEngine(options.workers, session ? session.remainingBytes : input.size, session?.takeLedger()),
+      engine: await createEngine(options.workers, session ? session.remainingBytes : input.size, session?.takeLedger()),
       strict: options.strict,
       onReject,
       onProgress: (stats) => progress.update(stats.bytes + (session?.start?.offset ?? 0), stats.rows),
