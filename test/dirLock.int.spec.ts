@@ -1,6 +1,6 @@
 // The journal lock across real processes: one owner at a time, even when several runs find one stale lock at once.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -46,8 +46,10 @@ describe('the journal lock', () => {
 
   it('a second run is refused while the first holds it', async () => {
     const dir = freshDir();
-    const startAt = Date.now() + 300;
-    const [first, second] = await Promise.all([contender(dir, startAt, 1000, 0), contender(dir, startAt + 300, 0, 0)]);
+    const holder = contender(dir, 0, 5000, 0);
+    // The second starts once the first holds the lock (on a loaded box either child may boot first).
+    while (!existsSync(join(dir, 'lock'))) await new Promise((resolve) => setTimeout(resolve, 20));
+    const [first, second] = await Promise.all([holder, contender(dir, 0, 0, 0)]);
     expect(first).toBe('won');
     expect(second).toMatch(/^journal '.*' is in use by another payrun \(pid \d+\)$/);
   });
@@ -60,6 +62,16 @@ describe('the journal lock', () => {
     writeFileSync(join(dir, 'lock'), content());
     expect(await contender(dir, 0, 0, 0)).toBe('won');
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("a dead run's temp files (killed between writing its pid and linking it) are removed by the next owner; a live run's are kept", async () => {
+    const dir = freshDir();
+    const dead = deadPid();
+    writeFileSync(join(dir, `lock.${dead}.tmp`), `${dead}\n`);
+    writeFileSync(join(dir, `lock.break.${dead}.tmp`), `${dead}\n`);
+    writeFileSync(join(dir, `lock.${process.pid}.tmp`), `${process.pid}\n`);
+    expect(await contender(dir, 0, 0, 0)).toBe('won');
+    expect(readdirSync(dir)).toEqual([`lock.${process.pid}.tmp`]);
   });
 
   it('six runs that find one stale lock at the same moment: exactly one wins, the others are refused', async () => {

@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { DirectoryError, type DirectoryFs, ensureDirectory } from '../src/io/ensureDirectory.js';
 
 const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: failed`), { code });
@@ -21,9 +21,19 @@ function fakeFs(existing: string[], failUnder: string, code: string): DirectoryF
   };
 }
 
+const made: string[] = [];
+const temporary = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'payrun-dir-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 describe('ensureDirectory: each missing parent made in turn, the first real reason reported', () => {
   it('makes every missing level', () => {
-    const root = mkdtempSync(join(tmpdir(), 'payrun-dir-'));
+    const root = temporary();
     ensureDirectory(join(root, 'a', 'b', 'c'), 'journal directory');
     expect(statSync(join(root, 'a', 'b', 'c')).isDirectory()).toBe(true);
     ensureDirectory(join(root, 'a', 'b', 'c'), 'journal directory'); // there already: nothing to do
@@ -37,7 +47,7 @@ describe('ensureDirectory: each missing parent made in turn, the first real reas
   });
 
   it('a file on the way: not a directory', () => {
-    const root = mkdtempSync(join(tmpdir(), 'payrun-dir-'));
+    const root = temporary();
     writeFileSync(join(root, 'f'), '');
     expect(() => ensureDirectory(join(root, 'f'), 'journal directory')).toThrow(/cannot create journal directory '.*f': not a directory$/);
     expect(() => ensureDirectory(join(root, 'f', 'x'), 'journal directory')).toThrow(/: not a directory$/);

@@ -171,7 +171,7 @@ describe('the input changes under a journaled run (truncated or appended to mid-
     expect(exit.code, exit.stderr).toBe(1);
     expect(exit.stdout.length).toBe(0);
     const last = lines(exit.stderr).at(-1)!;
-    expect(last).toMatch(new RegExp(`^payrun: '${big}' changed while it was read \\(${original.length} bytes, sha256 [0-9a-f]{12} when the run began; .*\\); it stays unfinished in journal '${dir}': restore that content and run the same command to finish it$`));
+    expect(last).toMatch(new RegExp(`^payrun: '${big}' changed while it was read \\(${original.length} bytes, sha256 [0-9a-f]{12} when the run began; .*\\); it stays unfinished in journal '${dir}': restore that content and run the same command to finish it, or undo its rows with 'payrun journal abandon ${dir}'$`));
     expect(lines(exit.stderr)).toHaveLength(1);
     const v = payrun(['journal', 'verify', dir]);
     expect(v.status, v.stderr).toBe(0);

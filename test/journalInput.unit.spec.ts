@@ -68,11 +68,11 @@ describe('JournaledInput.open: the unfinished input of each kind', () => {
 
   it('a file run refuses another unfinished file, naming it (or saying the content changed)', async () => {
     await leaveUnfinished('cd'.repeat(32), 'day0.csv');
-    expect(refusal(FILE)).toBe(`journal '${dir}' has an unfinished run of 'day0.csv' (sha256 cdcdcdcdcdcd, 0 rows applied, up to line 0); run that file again to finish it first`);
+    expect(refusal(FILE)).toBe(`journal '${dir}' has an unfinished run of 'day0.csv' (sha256 cdcdcdcdcdcd, 0 rows applied, up to line 0); run that file again to finish it first (or undo its rows with 'payrun journal abandon ${dir}')`);
     expect(refusal({ ...FILE, name: 'day0.csv' })).toBe(
-      `'day0.csv' changed since its unfinished run in journal '${dir}' (sha256 cdcdcdcdcdcd, 0 rows applied, up to line 0); restore that content to finish the run`,
+      `'day0.csv' changed since its unfinished run in journal '${dir}' (sha256 cdcdcdcdcdcd, 0 rows applied, up to line 0); restore that content to finish the run (or undo its rows with 'payrun journal abandon ${dir}')`,
     );
-    expect(refusal(STDIN())).toBe(`journal '${dir}' has an unfinished run of 'day0.csv' (sha256 cdcdcdcdcdcd, 0 rows applied, up to line 0); run that file again to finish it before streaming`);
+    expect(refusal(STDIN())).toBe(`journal '${dir}' has an unfinished run of 'day0.csv' (sha256 cdcdcdcdcdcd, 0 rows applied, up to line 0); run that file again to finish it before streaming (or undo its rows with 'payrun journal abandon ${dir}')`);
     expect(refusal(PARTITION)).toBe(`journal '${dir}' holds an unfinished input 'day0.csv', not partition 3 of 'payrun'`);
   });
 

@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { isPermanent, refusalOf, replyCode } from '../src/cluster/redisReply.js';
 import { redactRedisUrl, redisTarget, RedisTargetError } from '../src/cluster/redisTarget.js';
 
@@ -23,7 +23,9 @@ describe('redisTarget: --redis parsed once, shown without its password', () => {
   });
 
   it('takes the password from --redis-password-file, else REDIS_PASSWORD, else REDISCLI_AUTH', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'payrun-pw-')), 'pw');
+    const dir = mkdtempSync(join(tmpdir(), 'payrun-pw-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'pw');
     writeFileSync(file, 'from-file\n');
     expect(redisTarget('redis://h', { passwordFile: file, env: { REDIS_PASSWORD: 'env' } })).toMatchObject({ password: 'from-file', passwordInUrl: false, display: 'redis://:***@h:6379' });
     expect(redisTarget('redis://h', { env: { REDIS_PASSWORD: 'a', REDISCLI_AUTH: 'b' } }).password).toBe('a');

@@ -11,6 +11,8 @@ import { BIN, ROOT, useBuiltBinary } from './support/builtBinary.js';
 const RUN_TIMEOUT_MS = 60_000;
 const WAIT_MS = 10_000;
 const HEADER = 'type,client,tx,amount';
+/** Said once by a --journal stream without --source (test/streamSource.int.spec.ts covers --source). */
+const NOT_DEDUPLICATED = 'stream without --source: a restart is a new input, so rows fed to it again are applied again (--source NAME resumes a named source after its rows)';
 
 interface Run {
   status: number | null;
@@ -199,7 +201,7 @@ describe('payrun stream on a generated file', () => {
     child.stdin.end(text);
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
-    expect(stderr).toBe('');
+    expect(stderr).toBe(`payrun: ${NOT_DEDUPLICATED}\n`); // a journal and no --source
     // The rows it applied are journaled and in the accounts file alike.
     expect(readFileSync(accounts, 'utf8')).toBe(payrunOk(['journal', 'replay', journal]).stdout);
     payrunOk(['journal', 'verify', journal]);
@@ -298,7 +300,7 @@ describe('payrun stream --journal', () => {
     s.child.kill('SIGTERM');
     const { code } = await s.exited;
     expect(code).toBe(143);
-    expect(s.stderr).toBe(`payrun: stream stopped by SIGTERM after line 3 of stdin; journal '${journal}' holds every row so far\n`);
+    expect(s.stderr).toBe(`payrun: ${NOT_DEDUPLICATED}\npayrun: stream stopped by SIGTERM after line 3 of stdin; journal '${journal}' holds every row so far\n`);
     expect(readdirSync(journal).filter((name) => name.startsWith('snapshot-'))).toHaveLength(1);
     const next = payrunOk(['stream', '--journal', journal, '--accounts', tmp('sigterm-accounts.csv')], `${HEADER}\nwithdrawal,9,3,5\n`);
     expect(next.stderr).not.toMatch(/closed the unfinished/);
@@ -408,7 +410,7 @@ describe('payrun stream --journal', () => {
     expect(code, 'the batch run was stopped mid-file').toBe(130);
     const r = payrun(['stream', '--journal', journal], `${HEADER}\ndeposit,1,1,1\n`);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^payrun: journal '[^']+' has an unfinished run of '[^']*big\.csv' \(sha256 [0-9a-f]{12}, \d+ rows applied, up to line \d+\); run that file again to finish it before streaming\n$/);
+    expect(r.stderr).toMatch(/^payrun: journal '[^']+' has an unfinished run of '[^']*big\.csv' \(sha256 [0-9a-f]{12}, \d+ rows applied, up to line \d+\); run that file again to finish it before streaming \(or undo its rows with 'payrun journal abandon [^']+'\)\n$/);
     expect(r.stdout).toBe('');
   });
 });

@@ -19,7 +19,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'payrun generate -n 1000 -c 50 --seed 1 --first-tx 1 day1.csv      # prints where the next file starts',
     'payrun generate -n 1000 -c 50 --seed 2 --first-tx 1313 day2.csv',
   ],
-  'payrun stream': ['tail -f tx.csv | payrun stream --journal ledger/ --accounts accounts.csv'],
+  'payrun stream': ['tail -n +1 -f tx.csv | payrun stream --journal ledger/ --source tx --accounts accounts.csv   # a restart skips what tx applied'],
   'payrun publish': ['REDIS_PASSWORD=secret payrun publish tx.csv --redis redis://10.0.0.5:6379 --partitions 16'],
   'payrun consume': ['payrun consume --redis redis://10.0.0.5:6379 --journal ledgers/ --owner node-a --metrics-port 9464'],
   'payrun accounts': ['payrun accounts --redis redis://10.0.0.5:6379 --wait --timeout 120 > accounts.csv'],
@@ -29,6 +29,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'payrun journal replay ledger/ > accounts.csv                     # the accounts from the journal alone',
     'payrun journal replay ledger/ --until-line 5000 --input 2 -o accounts-then.csv',
   ],
+  'payrun journal abandon': ['payrun journal abandon ledger/ && payrun --journal ledger/ day3.csv > accounts.csv'],
   'payrun journal history': ['payrun journal history ledger/ --client 7 --format ndjson | grep INSUFFICIENT_FUNDS'],
 };
 

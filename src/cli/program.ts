@@ -112,10 +112,15 @@ export function defineStream(program: Command, { configure, io, exit }: ProgramC
     .description('apply rows from standard input as they arrive; one NDJSON event per row on stdout')
     .option('--journal <dir>', 'keep the ledger in DIR (as the batch --journal): every row journaled before its event is printed')
     .addOption(fsyncOption('with --journal: when the journal is flushed to disk'))
+    .option('--source <name>', 'with --journal: name the stream; a restart with the same NAME skips the lines already applied for it (no event is printed twice)')
     .option('--accounts <file>', 'keep FILE an up-to-date accounts CSV (rewritten atomically, at most every 200 ms, and at the end)')
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
     .action(async (opts: StreamCommandOptions) => {
       if (opts.journal === undefined && opts.fsync !== undefined) throw new UsageError('--fsync goes with --journal');
+      if (opts.journal === undefined && opts.source !== undefined) throw new UsageError('--source goes with --journal (the journal is what remembers its lines)');
+      if (opts.source !== undefined && !/^[\w.:@-]{1,200}$/.test(opts.source)) {
+        throw new UsageError(`--source '${opts.source}': a name of letters, digits and . _ : @ - (at most 200)`);
+      }
       if (opts.accounts === '-') throw new UsageError('--accounts needs a file (standard output carries the events)');
       checkDistinct({ '--accounts': opts.accounts }, opts.journal, opts.accounts === undefined ? undefined : 'the events');
       const { streamCommand } = await import('./commands/stream.js');
@@ -237,5 +242,12 @@ export function defineJournal(program: Command, { configure, io, exit }: Program
     .action(async (dir: string, opts: { client: number; format: OutputFormat }) => {
       const { historyCommand } = await import('./commands/history.js');
       exit(await historyCommand(dir, opts, io));
+    });
+  configure(journal.command('abandon'))
+    .description('give up the unfinished input (a file that failed mid-way): undo its rows, journaled, so later files can run')
+    .argument('<dir>', 'the journal directory')
+    .action(async (dir: string) => {
+      const { abandonCommand } = await import('./commands/journalAbandon.js');
+      exit(await abandonCommand(dir, io));
     });
 }

@@ -3,6 +3,7 @@ import { type BatchPlace } from '../io/rowBatch.js';
 import type { SnapshotState } from '../domain/ledgerState.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import type { AccountBalances } from '../io/accountsCsv.js';
+import { InputError } from '../io/inputError.js';
 import { HeaderReader } from '../io/lineParser.js';
 import type { RowBatch } from '../io/rowBatch.js';
 import type { Engine } from './engine.js';
@@ -124,8 +125,25 @@ export async function run(lines: AsyncIterable<Buffer>, options: RunOptions): Pr
     while (pending.length > 0) await report();
     await checkpoint?.take(() => engine.snapshot(), stopped ? 'stopped' : 'end');
   } catch (error) {
+    const placed = await placeInputError(error, lineBase, pending);
     await engine.abort();
-    throw error;
+    throw placed;
   }
   return { accounts: await engine.finish(), stats, stopped };
+}
+
+/**
+ * An input error that came without its line (a line too long, met by the reader before any
+ * parser saw it) is placed on the line after every whole line read: those of the batches reported
+ * and of those still in flight (decided, not reported: nothing is journaled for them here).
+ */
+async function placeInputError(error: unknown, lineBase: number, pending: readonly Pending[]): Promise<unknown> {
+  if (!(error instanceof InputError) || error.line !== undefined) return error;
+  let line = lineBase;
+  try {
+    for (const head of pending) line += head.skippedLines + (await head.batch).lines;
+  } catch {
+    return error; // a batch that failed has its own error; this one stays without a place
+  }
+  return new InputError(error.message, line + 1, error.detail);
 }

@@ -18,8 +18,11 @@ function regularFile(fd: number, chunkBytes: number | undefined): InputSource['f
   return { fd, chunksFrom: (offset) => fileChunks(fd, chunkBytes, offset) };
 }
 
-/** Opens the input eagerly so that a missing or unreadable file fails before any work starts. */
-export function openInput(path: string, stdin: Readable, chunkBytes?: number): InputSource {
+/**
+ * Opens the input eagerly so that a missing or unreadable file fails before any work starts.
+ * `opened`: the path's descriptor, opened already (a FIFO, opened off the main thread).
+ */
+export function openInput(path: string, stdin: Readable, chunkBytes?: number, opened?: number): InputSource {
   // Standard input is read like a file, into reused buffers (a stream would allocate per chunk);
   // an in-process stream (tests call main() with one) is regrouped into whole lines instead.
   if (path === '-') {
@@ -29,7 +32,7 @@ export function openInput(path: string, stdin: Readable, chunkBytes?: number): I
     if (!stat.isFile()) return { lines: fileChunks(0, chunkBytes), name: 'stdin' };
     return { lines: fileChunks(0, chunkBytes), size: stat.size, name: 'stdin', file: regularFile(0, chunkBytes) };
   }
-  const fd = openSync(path, 'r');
+  const fd = opened ?? openSync(path, 'r');
   const stat = fstatSync(fd);
   if (stat.isDirectory()) {
     throw Object.assign(new Error('EISDIR: is a directory'), { code: 'EISDIR', syscall: 'read', path });

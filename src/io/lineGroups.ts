@@ -13,8 +13,15 @@ export class LineGroups {
   private readonly header = new HeaderReader();
   private readonly row = new ParsedRow();
   private batch = new RowBatch(0);
-  private offset = 0;
-  private lineBase = 0;
+  private offset: number;
+  private lineBase: number;
+
+  /** `start`: the input goes on after this many lines (header included) and bytes, read before (a resumed stream source). */
+  constructor(start?: { offset: number; line: number }) {
+    this.offset = start?.offset ?? 0;
+    this.lineBase = start?.line ?? 0;
+    if (start !== undefined && start.line > 0) this.header.done = true;
+  }
 
   /** Parses one group (throws InputError on a bad header); the batch is reused by the next call. */
   take(group: Buffer): { batch: RowBatch; place: BatchPlace } {

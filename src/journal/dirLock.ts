@@ -1,4 +1,4 @@
-import { linkSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFully } from '../io/writeFully.js';
@@ -55,6 +55,17 @@ function createWithPid(path: string): boolean {
   }
 }
 
+/** `lock.<pid>.tmp` / `lock.break.<pid>.tmp` of runs killed between writing and linking them. */
+const TEMP_NAME = /^lock(?:\.break)?\.(\d+)\.tmp$/;
+
+/** Called while holding the lock: a live run's temp file is its own business; a dead run's is litter. */
+function removeDeadTemps(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = TEMP_NAME.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !alive(Number(pid))) rmSync(join(dir, name), { force: true });
+  }
+}
+
 const stale = (owner: { pid: number }): boolean => !Number.isInteger(owner.pid) || owner.pid === process.pid || !alive(owner.pid);
 
 export interface LockOptions {
@@ -75,7 +86,10 @@ export class DirLock {
     const path = join(dir, LOCK_FILE);
     const breaker = `${path}.break`;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-      if (createWithPid(path)) return new DirLock(path);
+      if (createWithPid(path)) {
+        removeDeadTemps(dir);
+        return new DirLock(path);
+      }
       const owner = readOwner(path);
       if (owner === undefined) continue; // released meanwhile
       if (!stale(owner)) throw new JournalError(`journal '${dir}' is in use by another payrun (pid ${owner.pid})`);

@@ -33,6 +33,11 @@ export const RecordKind = {
    * transactional outbox), and the stream position they take the input to.
    */
   Outbox: 6,
+  /**
+   * The unfinished input is given up (`payrun journal abandon`): its batches are skipped by every
+   * replay, as if it had never begun, and snapshots taken inside it are passed over.
+   */
+  InputAbandon: 7,
 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
@@ -102,8 +107,19 @@ export interface InputBeginPayload {
   sha256: string;
   size: number;
   name: string;
+  /**
+   * Where the input's first batch starts, when not at its first byte: a named stream source's
+   * next input goes on from its last one's end (only such inputs carry it).
+   */
+  from?: { offset: number; line: number };
 }
 export interface InputEndPayload {
+  input: number;
+  rows: number;
+  lines: number;
+}
+/** The input given up, with the rows and lines its batches held (all undone). */
+export interface InputAbandonPayload {
   input: number;
   rows: number;
   lines: number;

@@ -10,24 +10,37 @@ export type InputKind =
   | 'stdin'
   /** A partition of a cluster (`payrun consume`): never ends, resumed by whoever takes it. */
   | 'partition'
+  /**
+   * A named source of `payrun stream --source NAME`: one input per run, each going on from the
+   * line (and byte) where the source's last input stopped; a killed run's input is resumed by
+   * the next run of that name.
+   */
+  | 'source'
   /** A message stream of a kind this payrun does not begin (refused by every run). */
   | 'stream';
 
 const STREAM = 'stream:';
 const STDIN = `${STREAM}stdin:`;
 const PARTITION = `${STREAM}partition:`;
+const SOURCE = `${STREAM}source:`;
 
 /** The kind of the input with this id (the one place that looks at an id's shape). */
 export function inputKindOf(id: string): InputKind {
   if (!id.startsWith(STREAM)) return 'file';
   if (id.startsWith(STDIN)) return 'stdin';
   if (id.startsWith(PARTITION)) return 'partition';
+  if (id.startsWith(SOURCE)) return 'source';
   return 'stream';
 }
 
 /** The id of a `payrun stream` run's standard input: it names a run (time and pid), not content. */
 export function stdinStreamId(now = new Date(), pid = process.pid): string {
   return `${STDIN}${now.toISOString()}:${pid}`;
+}
+
+/** The id of every input of the named stream source `name` (`payrun stream --source NAME`): the name is the identity. */
+export function sourceStreamId(name: string): string {
+  return `${SOURCE}${name}`;
 }
 
 /** The id of a cluster partition's input, from the partition's stream name (`<prefix>:tx:<p>`). */

@@ -1,4 +1,4 @@
-import type { InputBeginPayload, InputEndPayload } from './format.js';
+import type { InputAbandonPayload, InputBeginPayload, InputEndPayload } from './format.js';
 import { type InputKind, inputKindOf } from './inputKind.js';
 
 /** One input the journal has seen, as the records so far describe it. */
@@ -14,6 +14,11 @@ export interface InputEntry {
   /** Journal offset of its InputBegin record (where its rejected rows can be read back from). */
   journalOffset: number;
   complete: boolean;
+  /**
+   * Given up (`payrun journal abandon`): none of its rows is in the ledger. It is also complete
+   * (nothing goes on with it), and a run of its content begins it anew.
+   */
+  abandoned?: boolean;
   /** Where the input goes on: byte offset and lines read (header and blank lines included). */
   nextOffset: number;
   nextLine: number;
@@ -28,6 +33,7 @@ export type InputEvent =
   | { type: 'begin'; begin: InputBeginPayload; offset: number }
   | { type: 'batch'; input: number; rows: number; rejected: number; nextOffset: number; nextLine: number }
   | { type: 'end'; end: InputEndPayload }
+  | { type: 'abandon'; abandon: InputAbandonPayload }
   | { type: 'outbox'; input: number; seq: number; offset: number; lastId: string };
 
 /**
@@ -38,12 +44,15 @@ export type InputEvent =
  */
 export function evolveInputs(inputs: InputEntry[], event: InputEvent): InputEntry[] {
   if (event.type === 'begin') {
-    const { sha256, size, name } = event.begin;
-    inputs.push({ index: inputs.length, kind: inputKindOf(sha256), sha256, size, name, journalOffset: event.offset, complete: false, nextOffset: 0, nextLine: 0, rows: 0, rejected: 0 });
+    const { sha256, size, name, from } = event.begin;
+    const nextOffset = from?.offset ?? 0;
+    const nextLine = from?.line ?? 0;
+    inputs.push({ index: inputs.length, kind: inputKindOf(sha256), sha256, size, name, journalOffset: event.offset, complete: false, nextOffset, nextLine, rows: 0, rejected: 0 });
     return inputs;
   }
   const open = unfinishedInput(inputs);
-  if (open === undefined || open.index !== (event.type === 'end' ? event.end.input : event.input)) return inputs;
+  const index = event.type === 'end' ? event.end.input : event.type === 'abandon' ? event.abandon.input : event.input;
+  if (open === undefined || open.index !== index) return inputs;
   switch (event.type) {
     case 'batch':
       open.rows += event.rows;
@@ -53,6 +62,10 @@ export function evolveInputs(inputs: InputEntry[], event: InputEvent): InputEntr
       break;
     case 'end':
       open.complete = true;
+      break;
+    case 'abandon':
+      open.complete = true;
+      open.abandoned = true;
       break;
     case 'outbox':
       open.outbox = { seq: event.seq, offset: event.offset, lastId: event.lastId };
@@ -67,13 +80,25 @@ export function unfinishedInput(inputs: readonly InputEntry[]): InputEntry | und
   return last !== undefined && !last.complete ? last : undefined;
 }
 
-/** Inputs as a snapshot stores them (format 1: the kind is not stored, the id carries it). */
+/**
+ * Inputs as a snapshot stores them (format 1: the kind is not stored, the id carries it; `abandoned`
+ * only when true, so snapshots of journals without an abandon are as they were).
+ */
 export function storedInputs(inputs: readonly InputEntry[]): unknown[] {
-  return inputs.map(({ index, sha256, size, name, journalOffset, complete, nextOffset, nextLine, rows, rejected, outbox }) =>
-    outbox === undefined
-      ? { index, sha256, size, name, journalOffset, complete, nextOffset, nextLine, rows, rejected }
-      : { index, sha256, size, name, journalOffset, complete, nextOffset, nextLine, rows, rejected, outbox: { seq: outbox.seq, offset: outbox.offset, lastId: outbox.lastId } },
-  );
+  return inputs.map(({ index, sha256, size, name, journalOffset, complete, abandoned, nextOffset, nextLine, rows, rejected, outbox }) => ({
+    index,
+    sha256,
+    size,
+    name,
+    journalOffset,
+    complete,
+    ...(abandoned === true ? { abandoned } : {}),
+    nextOffset,
+    nextLine,
+    rows,
+    rejected,
+    ...(outbox === undefined ? {} : { outbox: { seq: outbox.seq, offset: outbox.offset, lastId: outbox.lastId } }),
+  }));
 }
 
 /** Inputs read back from a snapshot, each with its kind. */

@@ -10,6 +10,7 @@ import { DirLock } from './dirLock.js';
 import {
   FORMAT_VERSION,
   FRAME_BYTES,
+  type InputAbandonPayload,
   type InputBeginPayload,
   type InputEndPayload,
   JOURNAL_FILE,
@@ -128,13 +129,21 @@ export class Journal {
     }
   }
 
-  /** The input with this content, if the journal has seen it. */
+  /**
+   * The latest input with this id (a file's content, a stream source's name), if the journal has
+   * seen it; an abandoned one is as if never seen.
+   */
   find(sha256: string): InputEntry | undefined {
-    return this.inputs.find((input) => input.sha256 === sha256);
+    for (let i = this.inputs.length - 1; i >= 0; i--) {
+      const input = this.inputs[i]!;
+      if (input.sha256 === sha256 && input.abandoned !== true) return input;
+    }
+    return undefined;
   }
 
-  begin(sha256: string, size: number, name: string): InputEntry {
-    const begin: InputBeginPayload = { input: this.inputs.length, sha256, size, name };
+  /** Begins an input; `from`: where its first batch starts, when not at the start (a stream source going on). */
+  begin(sha256: string, size: number, name: string, from?: { offset: number; line: number }): InputEntry {
+    const begin: InputBeginPayload = from === undefined ? { input: this.inputs.length, sha256, size, name } : { input: this.inputs.length, sha256, size, name, from };
     const offset = this.writer.append(RecordKind.InputBegin, jsonPayloadBytes(begin), (record) => writeJsonPayload(record, begin));
     evolveInputs(this.inputs, { type: 'begin', begin, offset });
     return this.inputs[begin.input]!;
@@ -194,6 +203,17 @@ export class Journal {
     const end: InputEndPayload = { input: input.index, rows: input.rows, lines: input.nextLine };
     this.writer.append(RecordKind.InputEnd, jsonPayloadBytes(end), (record) => writeJsonPayload(record, end), true);
     evolveInputs(this.inputs, { type: 'end', end });
+  }
+
+  /**
+   * Gives up the unfinished input (`payrun journal abandon`): recorded and on disk before it
+   * returns. Every replay from here on skips its batches; the state recovered at open still
+   * holds them, so the caller recovers again for the restored state.
+   */
+  abandon(input: InputEntry): void {
+    const abandon: InputAbandonPayload = { input: input.index, rows: input.rows, lines: input.nextLine };
+    this.writer.append(RecordKind.InputAbandon, jsonPayloadBytes(abandon), (record) => writeJsonPayload(record, abandon), true);
+    evolveInputs(this.inputs, { type: 'abandon', abandon });
   }
 
   /**

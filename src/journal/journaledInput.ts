@@ -13,11 +13,16 @@ import { JournalError } from './journalError.js';
 export type InputClaim =
   | { kind: 'file'; sha256: string; size: number; name: string }
   | { kind: 'stdin'; id: string }
+  /** A named stream source (`payrun stream --source NAME`): `id` from sourceStreamId(name). */
+  | { kind: 'source'; id: string; name: string }
   /** `label` names it in messages: `partition 3 of 'payrun'`. */
   | { kind: 'partition'; id: string; name: string; label: string };
 
-/** What the run does with its input: all of it is new, it goes on from where a run stopped, or it was applied already. */
-export type InputPlan = { kind: 'new' } | { kind: 'resume'; input: InputEntry } | { kind: 'done'; input: InputEntry };
+/**
+ * What the run does with its input: all of it is new, it goes on from where a run stopped, or it
+ * was applied already. A named stream source's new input goes on `after` its last input's end.
+ */
+export type InputPlan = { kind: 'new'; after?: { offset: number; line: number } } | { kind: 'resume'; input: InputEntry } | { kind: 'done'; input: InputEntry };
 
 export interface JournaledInputOptions {
   fsync: FsyncMode;
@@ -41,16 +46,17 @@ export interface JournaledInputOptions {
 const POLICY: Record<InputClaim['kind'], { endsAtFinish: boolean; recordsEmpty: boolean; snapshotAtFinish: 'changed' | 'enough'; snapshotAtPause: 'always' | 'changed' }> = {
   file: { endsAtFinish: true, recordsEmpty: true, snapshotAtFinish: 'enough', snapshotAtPause: 'always' },
   stdin: { endsAtFinish: true, recordsEmpty: false, snapshotAtFinish: 'changed', snapshotAtPause: 'changed' },
+  source: { endsAtFinish: true, recordsEmpty: false, snapshotAtFinish: 'changed', snapshotAtPause: 'changed' },
   partition: { endsAtFinish: false, recordsEmpty: false, snapshotAtFinish: 'changed', snapshotAtPause: 'changed' },
 };
 
 /**
- * One journaled input, for all three kinds of run (a file run, a stdin stream, a cluster
- * partition), which are thin adapters on it: it opens and recovers the journal, decides what
- * becomes of an unfinished input (a file's own is resumed, a stale stdin stream closed with one
- * warning, anything else refused with one line), begins the input with its first batch,
- * snapshots every `snapshotEvery` rows, and applies the rules of POLICY when the run finishes
- * or pauses.
+ * One journaled input, for every kind of run (a file run, a stdin stream, a named stream source,
+ * a cluster partition), which are thin adapters on it: it opens and recovers the journal, decides
+ * what becomes of an unfinished input (a file's or a stream source's own is resumed, another
+ * stale stdin stream or stream source closed with one warning, anything else refused with one
+ * line), begins the input with its first batch, snapshots every `snapshotEvery` rows, and applies
+ * the rules of POLICY when the run finishes or pauses.
  */
 export class JournaledInput {
   private input: InputEntry | undefined;
@@ -71,7 +77,7 @@ export class JournaledInput {
       const open = unfinishedInput(journal.inputs);
       const seen = journal.find(idOf(claim));
       if (open !== undefined && open !== seen) {
-        if (open.kind === 'stdin' && claim.kind !== 'partition') closeStaleStdin(journal, open, warn);
+        if ((open.kind === 'stdin' || open.kind === 'source') && claim.kind !== 'partition') closeStaleStream(journal, open, warn);
         // An applied file run again is a no-op, whatever came after it.
         else if (claim.kind !== 'file' || seen?.complete !== true) throw new JournalError(refusalOf(journal.dir, claim, open));
       }
@@ -104,17 +110,18 @@ export class JournaledInput {
    */
   get start(): { offset: number; line: number } | undefined {
     const { plan } = this;
+    if (plan.kind === 'new') return plan.after;
     return plan.kind === 'resume' && plan.input.nextLine > 0 ? { offset: plan.input.nextOffset, line: plan.input.nextLine } : undefined;
   }
 
   /** The input's entry, begun now if it was not yet. */
   begin(): InputEntry {
     if (this.input === undefined) {
-      const { claim } = this;
+      const { claim, plan } = this;
       this.input =
         claim.kind === 'file'
           ? this.journal.begin(claim.sha256, claim.size, claim.name)
-          : this.journal.begin(claim.id, 0, claim.kind === 'stdin' ? 'stdin' : claim.name);
+          : this.journal.begin(claim.id, 0, claim.kind === 'stdin' ? 'stdin' : claim.name, plan.kind === 'new' ? plan.after : undefined);
     }
     return this.input;
   }
@@ -184,6 +191,8 @@ function planOf(journal: Journal, claim: InputClaim): InputPlan {
   const seen = journal.find(idOf(claim));
   if (seen === undefined) return { kind: 'new' };
   if (!seen.complete) return { kind: 'resume', input: seen };
+  // A stream source's ended input: the source goes on after it, in a new input.
+  if (claim.kind === 'source') return { kind: 'new', after: seen.nextLine > 0 ? { offset: seen.nextOffset, line: seen.nextLine } : undefined };
   if (claim.kind === 'partition') throw new JournalError(`journal '${journal.dir}' has ended ${claim.label}`);
   return { kind: 'done', input: seen };
 }
@@ -196,27 +205,31 @@ function planOf(journal: Journal, claim: InputClaim): InputPlan {
 function refusalOf(dir: string, claim: InputClaim, open: InputEntry): string {
   if (claim.kind === 'partition') return `journal '${dir}' holds an unfinished input '${open.name}', not ${claim.label}`;
   const where = `${open.rows} rows applied, up to line ${open.nextLine}`;
-  const otherStream: Record<InputKind, boolean> = { file: false, stdin: true, partition: true, stream: true };
+  const otherStream: Record<InputKind, boolean> = { file: false, stdin: true, source: true, partition: true, stream: true };
   if (otherStream[open.kind]) {
     return claim.kind === 'file'
       ? `journal '${dir}' has an unfinished stream input '${open.sha256}' (${where}); only the stream run that began it goes on with it, so no file can be run on this journal`
       : `journal '${dir}' has an unfinished stream input '${open.sha256}' (${where}) that payrun stream cannot take over`;
   }
   const file = `sha256 ${open.sha256.slice(0, 12)}, ${where}`;
-  if (claim.kind === 'stdin') return `journal '${dir}' has an unfinished run of '${open.name}' (${file}); run that file again to finish it before streaming`;
+  const orAbandon = ` (or undo its rows with 'payrun journal abandon ${dir}')`;
+  if (claim.kind === 'stdin' || claim.kind === 'source') return `journal '${dir}' has an unfinished run of '${open.name}' (${file}); run that file again to finish it before streaming${orAbandon}`;
   return open.name === claim.name
-    ? `'${open.name}' changed since its unfinished run in journal '${dir}' (${file}); restore that content to finish the run`
-    : `journal '${dir}' has an unfinished run of '${open.name}' (${file}); run that file again to finish it first`;
+    ? `'${open.name}' changed since its unfinished run in journal '${dir}' (${file}); restore that content to finish the run${orAbandon}`
+    : `journal '${dir}' has an unfinished run of '${open.name}' (${file}); run that file again to finish it first${orAbandon}`;
 }
 
 /**
- * Ends a stdin stream input left unfinished by a `payrun stream --journal` run that did not end
- * (kill -9, a crash): a pipe cannot be read again, so it can never be resumed, and the lock held
- * means no run is still writing it. Its journaled rows stay applied. One warning line.
+ * Ends a stream input left unfinished by a `payrun stream --journal` run that did not end
+ * (kill -9, a crash), when another run comes: a pipe cannot be read again, so a stdin input can
+ * never be resumed, and the lock held means no run is still writing it. Its journaled rows stay
+ * applied; a named source's next run still goes on after them (its place is in the ended input).
+ * One warning line.
  */
-function closeStaleStdin(journal: Journal, stale: InputEntry, warn: (line: string) => void): void {
+function closeStaleStream(journal: Journal, stale: InputEntry, warn: (line: string) => void): void {
   journal.end(stale);
+  const source = stale.kind === 'source' ? `; source ${stale.name} goes on after line ${stale.nextLine}` : '';
   warn(
-    `journal '${journal.dir}': closed the unfinished stream input ${stale.index + 1} (${stale.rows} rows applied, up to line ${stale.nextLine}), left by a stream run that did not end; its rows stay applied`,
+    `journal '${journal.dir}': closed the unfinished stream input ${stale.index + 1} (${stale.rows} rows applied, up to line ${stale.nextLine}), left by a stream run that did not end; its rows stay applied${source}`,
   );
 }

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../domain/ledger.js';
+import { noteAbandon } from './abandonedInputs.js';
 import { JOURNAL_FILE, readJsonPayload, RecordKind, type SnapshotPayload } from './format.js';
+import type { InputEntry } from './inputs.js';
 import { JournalDamaged } from './journalError.js';
 import { type JournalEnding, readJournal } from './journalReader.js';
 import { Replayer } from './replayer.js';
@@ -24,6 +26,8 @@ interface JournalExtent {
   ending: JournalEnding;
   /** Snapshot records by offset: the file each confirms, its CRC, and the record's seq. */
   snapshots: Map<number, { file: string; crc: number; seq: number }>;
+  /** The inputs its InputAbandon records give up (the replay skips their batches). */
+  abandoned: Set<number>;
 }
 
 /**
@@ -34,7 +38,7 @@ interface JournalExtent {
  */
 function journalExtent(dir: string): JournalExtent {
   const path = join(dir, JOURNAL_FILE);
-  const extent: JournalExtent = { end: 0, lastSeq: 0, ending: { kind: 'clean', offset: 0 }, snapshots: new Map() };
+  const extent: JournalExtent = { end: 0, lastSeq: 0, ending: { kind: 'clean', offset: 0 }, snapshots: new Map(), abandoned: new Set() };
   if (!existsSync(path)) return extent;
   extent.ending = readJournal(path, 0, (record) => {
     if (record.seq !== extent.lastSeq + 1) {
@@ -44,6 +48,7 @@ function journalExtent(dir: string): JournalExtent {
     }
     extent.lastSeq = record.seq;
     extent.end = record.end;
+    noteAbandon(record, extent.abandoned);
     if (record.kind === RecordKind.Snapshot) {
       try {
         const payload = readJsonPayload<SnapshotPayload>(record.payload);
@@ -69,7 +74,7 @@ export function recover(dir: string, options: RecoveryOptions, limit?: number): 
   const path = join(dir, JOURNAL_FILE);
   const extent = journalExtent(dir);
   const base = newestConfirmedSnapshot(dir, extent, options);
-  const replayer = base?.replayer ?? new Replayer(new Ledger(options.expectedNewTxs ?? 0));
+  const replayer = base?.replayer ?? new Replayer(new Ledger(options.expectedNewTxs ?? 0), [], 0, extent.abandoned);
   if (!existsSync(path)) return { replayer, end: 0 };
   const named = new Set<string>();
   const unrelayed = new UnrelayedBatch();
@@ -140,6 +145,9 @@ function newestConfirmedSnapshot(dir: string, extent: JournalExtent, options: Re
       if (lost !== undefined) {
         throw new JournalDamaged(`journal '${dir}' is damaged: ${lost}; nothing is run on it and no snapshot is removed; see 'payrun journal verify ${dir}'`);
       }
+      const inputs = reader.inputs();
+      // Taken inside an input given up later: its state holds rows the journal has undone. Kept (its record names it), never used.
+      if (insideAbandoned(inputs, extent.abandoned)) continue;
       if (snapshot.journalOffset === extent.end && snapshot.seq === extent.lastSeq) {
         options.warn(`journal '${dir}': removed snapshot ${file}, which a crash left unconfirmed`);
         rmSync(join(dir, file), { force: true });
@@ -149,7 +157,7 @@ function newestConfirmedSnapshot(dir: string, extent: JournalExtent, options: Re
       if (record !== undefined && record.seq === snapshot.seq + 1 && record.file === file && record.crc === crc) {
         // Streamed into a table sized from the snapshot's count: never the file or a copy of the state in memory.
         const ledger = reader.loadLedger(options.expectedNewTxs ?? 0);
-        return { replayer: new Replayer(ledger, reader.inputs(), snapshot.seq), from: snapshot.journalOffset };
+        return { replayer: new Replayer(ledger, inputs, snapshot.seq, extent.abandoned), from: snapshot.journalOffset };
       }
     } finally {
       reader.close();
@@ -157,4 +165,9 @@ function newestConfirmedSnapshot(dir: string, extent: JournalExtent, options: Re
     options.warn(`journal '${dir}': snapshot ${file} does not match the journal; using an older one`);
   }
   return undefined;
+}
+
+/** A snapshot's inputs show it was taken while an input the journal later abandons was unfinished. */
+export function insideAbandoned(inputs: readonly InputEntry[], abandoned: ReadonlySet<number>): boolean {
+  return inputs.some((input) => abandoned.has(input.index) && input.abandoned !== true);
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LedgerState } from '../domain/ledgerState.js';
+import { abandonedInputs } from './abandonedInputs.js';
 import { JOURNAL_FILE, type InputBeginPayload, readJsonPayload, RecordKind } from './format.js';
 import { JournalDamaged, JournalError } from './journalError.js';
 import { readJournal } from './journalReader.js';
@@ -17,7 +18,8 @@ export function replayJournal(dir: string, limit: ReplayLimit = {}): { state: Le
   const path = join(dir, JOURNAL_FILE);
   if (!existsSync(path)) throw new JournalError(`no journal in '${dir}'`);
   const lineLimit = limit.line === undefined ? undefined : { input: resolveInput(path, limit.input), line: limit.line };
-  const replayer = new Replayer();
+  // An abandoned input's rows are in no replayed state, at any point (the undo is read ahead).
+  const replayer = new Replayer(undefined, [], 0, abandonedInputs(path));
   const ending = readJournal(path, 0, (record) => {
     if (limit.seq !== undefined && record.seq > limit.seq) return 'stop';
     replayer.apply(record, lineLimit);

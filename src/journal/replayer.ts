@@ -3,8 +3,10 @@ import { Ledger } from '../domain/ledger.js';
 import { namesAccount, REASON_CODES, REASON_COUNT, RejectReason } from '../domain/rejectReason.js';
 import { DUPLICATE_FLAG } from '../domain/txType.js';
 import { type JournalBatch, readBatchPayload } from './batchRecord.js';
+import type { AbandonedInputs } from './abandonedInputs.js';
 import {
   FORMAT_VERSION,
+  type InputAbandonPayload,
   type InputBeginPayload,
   type InputEndPayload,
   type JournalRecord,
@@ -26,6 +28,8 @@ export interface LineLimit {
  * the shape of inputs and batches, and that every row, decided again by the Ledger, gets the
  * outcome the journal recorded. The journal stores decisions, not just rows, so a replay that
  * disagrees with it is proof of damage or of a changed engine, never silently accepted.
+ * `abandoned` (read ahead, abandonedInputs.ts) are the inputs whose batches it skips: their
+ * InputAbandon record comes after them, and the ledger cannot take rows back.
  */
 export class Replayer {
   /** The last record applied. */
@@ -37,6 +41,7 @@ export class Replayer {
     readonly ledger: Ledger = new Ledger(),
     readonly inputs: InputEntry[] = [],
     seq = 0,
+    private readonly abandoned: AbandonedInputs = new Set(),
   ) {
     this.seq = seq;
   }
@@ -78,6 +83,9 @@ export class Replayer {
           evolveInputs(this.inputs, { type: 'end', end });
           return;
         }
+        case RecordKind.InputAbandon:
+          this.applyAbandon(readJsonPayload<InputAbandonPayload>(record.payload), problem);
+          return;
         case RecordKind.Snapshot:
           return;
         case RecordKind.Outbox: {
@@ -98,6 +106,18 @@ export class Replayer {
     }
   }
 
+  private applyAbandon(abandon: InputAbandonPayload, problem: (what: string) => void): void {
+    const open = unfinishedInput(this.inputs);
+    if (open === undefined || open.index !== abandon.input) {
+      problem(`abandon of input ${abandon.input}, which is not the unfinished one`);
+      return;
+    }
+    if (abandon.rows !== open.rows) problem(`input ${abandon.input} is abandoned with ${abandon.rows} rows, its batches hold ${open.rows}`);
+    // A replayer that did not read ahead has applied the input's rows: its ledger is not the journal's.
+    if (!this.abandoned.has(abandon.input) && open.rows > 0) problem(`input ${abandon.input} is abandoned, but its rows were replayed (the abandon was not read ahead)`);
+    evolveInputs(this.inputs, { type: 'abandon', abandon });
+  }
+
   private applyBatch(record: JournalRecord, problem: (what: string) => void, limit?: LineLimit): void {
     const batch = readBatchPayload(record.payload);
     const input = unfinishedInput(this.inputs);
@@ -109,6 +129,13 @@ export class Replayer {
       problem(`batch starts at byte ${batch.offset} (line ${batch.base}), input ${input.index} was at byte ${input.nextOffset} (line ${input.nextLine})`);
     }
     const { reason: recorded, line } = batch;
+    if (this.abandoned.has(input.index)) {
+      // Given up later in the journal: its rows never reach the ledger, its place is still followed.
+      let rejected = 0;
+      for (let r = 0; r < batch.rows; r++) if (recorded[r] !== RejectReason.None) rejected++;
+      evolveInputs(this.inputs, { type: 'batch', input: input.index, rows: batch.rows, rejected, nextOffset: batch.nextOffset, nextLine: batch.nextLine });
+      return;
+    }
     const stopAt = limit && limit.input === input.index ? limit.line - batch.base : Infinity;
     const upstreamOwnership = input.kind === 'partition';
     let i = 0;

@@ -1,9 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { countAccounts } from '../io/accountsCsv.js';
+import { abandonedInputs } from './abandonedInputs.js';
 import { JOURNAL_FILE, readJsonPayload, RecordKind, type SnapshotPayload } from './format.js';
 import { describeInputId } from './inputKind.js';
-import { unfinishedInput } from './inputs.js';
+import { type InputEntry, unfinishedInput } from './inputs.js';
 import { readJournal } from './journalReader.js';
 import { lostHistory } from './recovery.js';
 import { Replayer } from './replayer.js';
@@ -33,7 +34,8 @@ export function verifyJournal(dir: string): VerifyReport {
     report.problems.push(`no journal: ${path} does not exist`, ...lostHistoryProblems(dir, 0, 0));
     return report;
   }
-  const replayer = new Replayer();
+  const abandoned = abandonedInputs(path);
+  const replayer = new Replayer(undefined, [], 0, abandoned);
   /** Snapshot files the journal names and has not retired; those found absent when named. */
   const named = new Set<string>();
   const absent = new Set<string>();
@@ -60,6 +62,11 @@ export function verifyJournal(dir: string): VerifyReport {
     for (const file of payload.retired) named.delete(file);
     if (!existsSync(join(dir, payload.file))) {
       absent.add(payload.file);
+      return;
+    }
+    const givenUp = unfinishedInput(replayer.inputs);
+    if (givenUp !== undefined && abandoned.has(givenUp.index)) {
+      report.notes.push(`snapshot ${payload.file} (record ${record.seq}) was taken inside input ${givenUp.index + 1}, abandoned later: not checked, never used`);
       return;
     }
     const problem = checkSnapshot(dir, payload, record.seq, record.offset, replayer);
@@ -92,9 +99,14 @@ export function verifyJournal(dir: string): VerifyReport {
     `journal '${dir}': ${records} records, ${replayer.rows} rows, ${inputs.length} input${inputs.length === 1 ? '' : 's'}${open ? ` (the last unfinished, at line ${open.nextLine})` : ''}, ${snapshotsChecked} snapshot${snapshotsChecked === 1 ? '' : 's'} checked, ${countAccounts(replayer.ledger)} accounts`,
   );
   inputs.forEach((input) => {
-    report.summary.push(`  input ${input.index + 1}: ${input.name} ${describeInputId(input)} ${input.rows} rows (${input.rejected} rejected), ${input.complete ? 'applied' : `unfinished at line ${input.nextLine}`}`);
+    report.summary.push(`  input ${input.index + 1}: ${input.name} ${describeInputId(input)} ${input.rows} rows (${input.rejected} rejected), ${inputState(input)}`);
   });
   return report;
+}
+
+function inputState(input: InputEntry): string {
+  if (input.abandoned === true) return `abandoned (none of its rows is applied)`;
+  return input.complete ? 'applied' : `unfinished at line ${input.nextLine}`;
 }
 
 /** Every intact snapshot file that holds the state as of a record past the journal's last good one. */

@@ -4,6 +4,7 @@ import { applyRows } from '../domain/applyRows.js';
 import { AccountFlag, Ledger } from '../domain/ledger.js';
 import { namesAccount, REASON_CODES, REASON_COUNT, RejectReason } from '../domain/rejectReason.js';
 import { DUPLICATE_FLAG } from '../domain/txType.js';
+import { abandonedInputs } from '../journal/abandonedInputs.js';
 import { type JournalBatch, readBatchPayload } from '../journal/batchRecord.js';
 import { type InputBeginPayload, JOURNAL_FILE, readJsonPayload, RecordKind } from '../journal/format.js';
 import { JournalError } from '../journal/journalError.js';
@@ -27,6 +28,8 @@ export function* clientHistory(dir: string, client: number): Generator<HistoryRo
   const ledger = new Ledger();
   const names: string[] = [];
   const rows = new ClientRows();
+  // An abandoned input's rows were undone: they are no one's history (its abandon comes after them).
+  const abandoned = abandonedInputs(path);
   const reader = new JournalReader(path);
   try {
     for (let record = reader.next(); record !== undefined; record = reader.next()) {
@@ -37,6 +40,7 @@ export function* clientHistory(dir: string, client: number): Generator<HistoryRo
       }
       if (record.kind !== RecordKind.Batch) continue;
       const batch = readBatchPayload(record.payload);
+      if (abandoned.has(batch.input)) continue;
       if (rows.select(batch, client) === 0) continue;
       const events: HistoryRow[] = [];
       const name = names[batch.input] ?? `input ${batch.input + 1}`;

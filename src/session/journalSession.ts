@@ -111,6 +111,16 @@ export class JournalSession {
     };
   }
 
+  /**
+   * After a fatal input error (a line too long): what the journal keeps of the input and the way
+   * out, as the end of the error's line; undefined when none of it was journaled (nothing is left to undo).
+   */
+  get leftUnfinished(): string | undefined {
+    const entry = this.input.entry;
+    if (entry === undefined || entry.complete) return undefined;
+    return `it stays unfinished in journal '${this.dir}' with ${entry.rows} rows applied, and no other file runs on it until 'payrun journal abandon ${this.dir}' undoes them`;
+  }
+
   /** The line where a stopped run can go on. */
   get stoppedAt(): number {
     return this.input.entry?.nextLine ?? this.start?.line ?? 0;

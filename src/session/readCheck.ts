@@ -57,7 +57,7 @@ export class ReadCheck {
 
   private fail(now: string): never {
     throw new JournalError(
-      `'${this.name}' changed while it was read (${this.size} bytes, sha256 ${this.sha256.slice(0, 12)} when the run began; ${now}); it stays unfinished in journal '${this.journalDir}': restore that content and run the same command to finish it`,
+      `'${this.name}' changed while it was read (${this.size} bytes, sha256 ${this.sha256.slice(0, 12)} when the run began; ${now}); it stays unfinished in journal '${this.journalDir}': restore that content and run the same command to finish it, or undo its rows with 'payrun journal abandon ${this.journalDir}'`,
     );
   }
 }

@@ -10,7 +10,9 @@ import { writeAccounts, writeFileAtomic } from '../../io/accountsOutput.js';
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
 import { cleanUpAfterFailure, describeError } from '../errors.js';
-import { type InputSource, openInput } from '../../io/inputSource.js';
+import { InputError } from '../../io/inputError.js';
+import type { InputSource } from '../../io/inputSource.js';
+import { openInputNoticingWait } from '../inputWaiting.js';
 import type { JournalSession } from '../../session/journalSession.js';
 import { startProgress } from '../progress.js';
 import { StopSignal } from '../stopSignal.js';
@@ -53,7 +55,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     return SIGNAL_EXIT[signal] ?? ExitCode.Terminated;
   };
   try {
-    const input = openInput(file, io.stdin, chunkBytesFor(options.workers));
+    const input = await openInputNoticingWait(file, io.stdin, io, options.quiet, chunkBytesFor(options.workers));
     name = input.name;
     if (options.journal !== undefined) {
       const { JournalSession } = await import('../../session/journalSession.js'); // a plain run loads no journal code
@@ -96,7 +98,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     const message =
       error instanceof StrictReject
         ? `payrun: row rejected under --strict: ${reasonCode(error.reason)} (${name}:${error.line})`
-        : describeError(error, name);
+        : describeError(error, name) + (error instanceof InputError && session?.leftUnfinished !== undefined ? `; ${session.leftUnfinished}` : '');
     await writeAll(io.stderr, `${message}\n`);
     return ExitCode.Fatal;
   } finally {

@@ -5,6 +5,10 @@ import { formatSummary } from '../summary.js';
 import { Ledger } from '../../domain/ledger.js';
 import { RunStats } from '../../engine/runStats.js';
 import { countAccounts } from '../../io/accountsCsv.js';
+import { InputError } from '../../io/inputError.js';
+import { skipLines } from '../../io/skipLines.js';
+import { sayIfWaiting } from '../../io/waitingNotice.js';
+import { waitingSayer } from '../inputWaiting.js';
 import { wholeLines } from '../../io/wholeLines.js';
 import { DEFAULT_FSYNC, type FsyncMode } from '../../journal/fsyncMode.js';
 import { AccountsFile } from '../../io/accountsFile.js';
@@ -18,6 +22,8 @@ export interface StreamCommandOptions {
   journal?: string;
   fsync?: FsyncMode;
   accounts?: string;
+  /** With journal: the name of the stream source, resumed after its lines already journaled. */
+  source?: string;
   quiet: boolean;
 }
 
@@ -32,7 +38,7 @@ const NAME = 'stdin';
 export async function streamCommand(options: StreamCommandOptions, io: CliIo): Promise<number> {
   const started = performance.now();
   const stats = new RunStats();
-  const groups = new LineGroups();
+  let groups = new LineGroups();
   const stop = new StopSignal();
   const warnings: string[] = [];
   let journal: StreamJournal | undefined;
@@ -48,14 +54,25 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
     if (ledger) journal?.finish(ledger);
   };
   try {
-    if (options.journal !== undefined) journal = StreamJournal.open(options.journal, options.fsync ?? DEFAULT_FSYNC, (line) => warnings.push(line));
+    if (options.journal !== undefined) journal = StreamJournal.open(options.journal, options.fsync ?? DEFAULT_FSYNC, (line) => warnings.push(line), options.source);
+    if (journal && options.source === undefined) {
+      warnings.push('stream without --source: a restart is a new input, so rows fed to it again are applied again (--source NAME resumes a named source after its rows)');
+    }
     await say(warnings);
     const live = journal ? Ledger.fromState(journal.state) : new Ledger();
     ledger = live;
     if (options.accounts !== undefined) accounts = new AccountsFile(options.accounts, live);
-    const source = wholeLines(io.stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const start = journal?.start;
+    groups = new LineGroups(start);
+    let lines = wholeLines(io.stdin as AsyncIterable<Buffer>);
+    const sayWaiting = waitingSayer(io, options.quiet, NAME);
+    if (sayWaiting !== undefined) lines = sayIfWaiting(lines, sayWaiting);
+    // A named source fed again from its start: the lines the journal holds are read and dropped.
+    if (journal && start) lines = skipLines(lines, start.line, (skipped) => warnings.push(journal!.skipped(options.source!, skipped)));
+    const source = lines[Symbol.asyncIterator]();
     for (;;) {
       const next = await stop.race(source.next());
+      await say(warnings);
       if (next === STOPPED || next.done === true) break;
       const { batch, place } = groups.take(next.value);
       const events = decideRows(live, batch, place.base, stats);
@@ -73,7 +90,7 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
     if (closed) return ExitCode.Ok;
     const signal = stop.signal;
     if (signal !== undefined && options.journal !== undefined) {
-      await writeAll(io.stderr, `payrun: stream stopped by ${signal} after line ${groups.lines} of ${NAME}; journal '${options.journal}' holds every row so far\n`);
+      await writeAll(io.stderr, `payrun: stream stopped by ${signal} after line ${groups.lines} of ${NAME}; journal '${options.journal}' holds every row so far${options.source === undefined ? '' : `; source ${options.source} goes on after it`}\n`);
     } else if (!options.quiet) {
       await writeAll(io.stderr, formatSummary(stats, countAccounts(live), (performance.now() - started) / 1000));
     }
@@ -89,7 +106,9 @@ export async function streamCommand(options: StreamCommandOptions, io: CliIo): P
       }
     });
     await cleanUpAfterFailure(() => journal?.close());
-    await writeAll(io.stderr, `${describeError(error, NAME)}\n`);
+    // A line too long is met by the reader, which counts no lines: it is the one after the last group.
+    const placed = error instanceof InputError && error.line === undefined ? new InputError(error.message, groups.lines + 1, error.detail) : error;
+    await writeAll(io.stderr, `${describeError(placed, NAME)}\n`);
     return ExitCode.Fatal;
   } finally {
     stop.remove();
