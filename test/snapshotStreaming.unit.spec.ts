@@ -118,6 +118,34 @@ describe('SnapshotReader', () => {
   });
 });
 
+describe('TxBook pieces', () => {
+  it('eachPiece and drain give every entry once, in entries() order; drain empties the book and lets go of each segment', () => {
+    const ledger = filledLedger(100_000);
+    const { txKeys, txAmounts } = ledger.exportState();
+    const keys = new Uint32Array(2 * 7_000);
+    const amounts = new Float64Array(7_000);
+    const collect = (pieces: (visit: (count: number) => void) => void): { keys: number[]; amounts: number[] } => {
+      const got = { keys: [] as number[], amounts: [] as number[] };
+      pieces((count) => {
+        got.keys.push(...keys.subarray(0, 2 * count));
+        got.amounts.push(...amounts.subarray(0, count));
+      });
+      return got;
+    };
+    const expected = { keys: [...txKeys], amounts: [...txAmounts] };
+    expect(collect((visit) => ledger.book.eachPiece(keys, amounts, visit))).toEqual(expected);
+    let discarded = 0;
+    const drained = collect((visit) => {
+      for (const count of ledger.book.drain(keys, amounts, (buffers) => (discarded += buffers.length))) visit(count);
+    });
+    expect(drained).toEqual(expected);
+    expect(discarded).toBe(2 * 64);
+    expect(ledger.book.size).toBe(0);
+    expect(ledger.book.find(txKeys[0]!)).toBe(-1);
+    expect(ledger.book.claim(txKeys[0]!, 1)).toBeGreaterThanOrEqual(0);
+  });
+});
+
 describe('BookComparison', () => {
   it('counts, then each entry once', () => {
     const ledger = filledLedger(10);

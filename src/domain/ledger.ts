@@ -50,12 +50,9 @@ export class Ledger {
     return ledger;
   }
 
-  /**
-   * A copy of everything this ledger knows (it goes on changing; the copy does not); with
-   * `keep`, only the transactions of the clients it accepts (the accounts are all copied).
-   */
-  exportState(keep?: (client: number) => boolean): LedgerState {
-    const { keys, amounts } = this.book.entries(keep);
+  /** A copy of everything this ledger knows (it goes on changing; the copy does not). */
+  exportState(): LedgerState {
+    const { keys, amounts } = this.book.entries();
     return { available: this.available.slice(), held: this.held.slice(), flags: this.flags.slice(), txKeys: keys, txAmounts: amounts };
   }
 

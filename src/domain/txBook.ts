@@ -116,21 +116,17 @@ export class TxBook {
     this.amounts[handle & SEGMENT_MASK]![handle >>> SEGMENT_BITS] = amount;
   }
 
-  /**
-   * The live entries, in segment and slot order: [tx, meta] pairs and their amounts (copies);
-   * with `keep`, only those of the clients it accepts (a worker's shard).
-   */
-  entries(keep?: (client: number) => boolean): { keys: Uint32Array; amounts: Float64Array } {
-    const total = keep ? this.countOf(keep) : this.count;
-    const keys = new Uint32Array(total * 2);
-    const amounts = new Float64Array(total);
+  /** The live entries, in segment and slot order: [tx, meta] pairs and their amounts (copies). */
+  entries(): { keys: Uint32Array; amounts: Float64Array } {
+    const keys = new Uint32Array(this.count * 2);
+    const amounts = new Float64Array(this.count);
     let n = 0;
     for (let s = 0; s < SEGMENTS; s++) {
       const slots = this.slots[s]!;
       const from = this.amounts[s]!;
       for (let slot = 0; slot < from.length; slot++) {
         const meta = slots[2 * slot + 1]!;
-        if (meta === 0 || (keep && !keep(meta >>> 8))) continue;
+        if (meta === 0) continue;
         keys[2 * n] = slots[2 * slot]!;
         keys[2 * n + 1] = meta;
         amounts[n++] = from[slot]!;
@@ -164,31 +160,41 @@ export class TxBook {
     if (n > 0) visit(n);
   }
 
-  /** Every live tx id that `take` accepts (a worker's partition of the ids). */
-  ids(take: (tx: number) => boolean): Uint32Array {
-    let total = 0;
-    this.eachId((tx) => {
-      if (take(tx)) total++;
-    });
-    const ids = new Uint32Array(total);
+  /**
+   * Empties the book into pieces, as eachPiece() does but resumable (a generator: it yields
+   * each piece's count), letting go of each segment once it is packed (`discard` is given its
+   * buffers, to give their memory back at once rather than at a garbage collection), so the
+   * entries can move to another table (a worker's) without two whole tables at once. The
+   * book is empty afterwards.
+   */
+  *drain(keys: Uint32Array, amounts: Float64Array, discard: (buffers: ArrayBuffer[]) => void = () => {}): Generator<number, void, void> {
     let n = 0;
-    this.eachId((tx) => {
-      if (take(tx)) ids[n++] = tx;
-    });
-    return ids;
-  }
-
-  private countOf(keep: (client: number) => boolean): number {
-    let total = 0;
-    for (const slots of this.slots) {
-      for (let i = 1; i < slots.length; i += 2) if (slots[i] !== 0 && keep(slots[i]! >>> 8)) total++;
+    for (let s = 0; s < SEGMENTS; s++) {
+      const slots = this.slots[s]!;
+      const from = this.amounts[s]!;
+      for (let slot = 0; slot < from.length; slot++) {
+        const meta = slots[2 * slot + 1]!;
+        if (meta === 0) continue;
+        keys[2 * n] = slots[2 * slot]!;
+        keys[2 * n + 1] = meta;
+        amounts[n++] = from[slot]!;
+        if (n === amounts.length) {
+          yield n;
+          n = 0;
+        }
+      }
+      this.count -= this.counts[s]!;
+      this.counts[s] = 0;
+      this.allocate(s, MIN_SEGMENT_SLOTS);
+      discard([slots.buffer as ArrayBuffer, from.buffer as ArrayBuffer]);
     }
-    return total;
+    if (n > 0) yield n;
   }
 
-  private eachId(visit: (tx: number) => void): void {
+  /** Visits every live entry's tx id and `client << 8 | state` word. */
+  forEachEntry(visit: (tx: number, meta: number) => void): void {
     for (const slots of this.slots) {
-      for (let i = 1; i < slots.length; i += 2) if (slots[i] !== 0) visit(slots[i - 1]!);
+      for (let i = 1; i < slots.length; i += 2) if (slots[i] !== 0) visit(slots[i - 1]!, slots[i]!);
     }
   }
 

@@ -37,7 +37,7 @@ export async function abandonUnfinishedInput(dir: string, options: { warn: (line
     const abandoned = { input: open, rows: open.rows, lines: open.nextLine };
     journal.abandon(open);
     const { replayer } = recover(dir, { warn: options.warn });
-    journal.snapshot(replayer.ledger.exportState());
+    journal.snapshot(replayer.ledger.liveState());
     return abandoned;
   } finally {
     await journal.close();

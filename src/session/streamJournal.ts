@@ -58,12 +58,12 @@ export class StreamJournal {
   /** Journals one decided group (durable per --fsync); snapshots the ledger when enough rows have gone by. */
   record(batch: RowBatch, place: BatchPlace, ledger: Ledger): void {
     this.input.record(batch, place);
-    if (this.input.snapshotDue) this.input.snapshot(ledger.exportState());
+    if (this.input.snapshotDue) this.input.snapshot(ledger.liveState());
   }
 
   /** Ends the input (a stream is never resumed) and snapshots what changed; synchronous, once. */
   finish(ledger: Ledger): void {
-    if (this.input.finish()) this.input.snapshot(ledger.exportState());
+    if (this.input.finish()) this.input.snapshot(ledger.liveState());
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { applyRows } from '../domain/applyRows.js';
 import { Ledger } from '../domain/ledger.js';
-import type { LedgerState } from '../domain/ledgerState.js';
+import { CLIENT_COUNT } from '../domain/ledgerState.js';
 import { RejectReason } from '../domain/rejectReason.js';
 import { TxOwnership } from '../domain/txOwnership.js';
 import { DUPLICATE_FLAG, ownsTxId } from '../domain/txType.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
-import { offerPiece } from './pieceHandover.js';
+import { offerPiece, takePieces } from './pieceHandover.js';
 import { type FromWorker, type SlotBuffers, type ToWorker, txPartition } from './protocol.js';
 import type { WorkerSetup } from './protocol.js';
 
@@ -38,13 +38,29 @@ function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
   return view;
 }
 
-/** Starts from a saved state: this shard's accounts and transactions, and its partition of the owned ids. */
-function restore(state: LedgerState, owned: Uint32Array | undefined): void {
+/** Starts from a saved state: this shard's accounts and transactions, and its partition of the owned ids, taken a piece at a time. */
+function restore(message: Extract<ToWorker, { kind: 'restore' }>): void {
   const mine = (client: number): boolean => shards === 1 || client % shards === shard;
-  ledger = Ledger.fromState(state, expectedTxs, mine);
-  if (shards === 1 || owned === undefined) return;
-  ownership = new TxOwnership(expectedTxs + owned.length);
-  for (let i = 0; i < owned.length; i++) ownership.claim(owned[i]!);
+  ledger = new Ledger(expectedTxs + message.shardTxs);
+  for (let c = 0; c < CLIENT_COUNT; c++) {
+    if (!mine(c)) continue;
+    ledger.available[c] = message.available[c]!;
+    ledger.held[c] = message.held[c]!;
+    ledger.flags[c] = message.flags[c]!;
+  }
+  const owner = shards === 1 ? undefined : new TxOwnership(expectedTxs + message.ownedTxs);
+  if (owner) ownership = owner;
+  const keys = new Uint32Array(message.keys);
+  const amounts = new Float64Array(message.amounts);
+  const { book } = ledger;
+  takePieces(new Int32Array(message.control), (count) => {
+    for (let i = 0; i < count; i++) {
+      const tx = keys[2 * i]!;
+      const meta = keys[2 * i + 1]!;
+      if (mine(meta >>> 8)) book.insert(tx, meta, amounts[i]!);
+      if (owner && txPartition(tx, shards) === shard) owner.claim(tx);
+    }
+  });
 }
 
 function ownPartition(batch: RowBatch, count: number): void {
@@ -85,7 +101,7 @@ port.on('message', (message: ToWorker) => {
       applyRows(ledger, batch);
       reply = { kind: 'decided' };
     } else if (message.kind === 'restore') {
-      restore(message.state, message.owned);
+      restore(message);
       reply = { kind: 'restored' };
     } else if (message.kind === 'accounts') {
       reply = { kind: 'accountsCopy', available: ledger.available.slice(), held: ledger.held.slice(), flags: ledger.flags.slice(), txCount: ledger.book.size };

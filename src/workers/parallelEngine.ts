@@ -5,7 +5,7 @@ import { BYTES_PER_ROW, RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { parseLines } from '../io/lineParser.js';
 import { ParsedRow } from '../io/rowParser.js';
 import { EngineThread } from './engineThread.js';
-import { takePieces } from './pieceHandover.js';
+import { offerPieceToAll, releaseNow, takePieces } from './pieceHandover.js';
 import { type FromWorker, SLOT_BYTES, type SlotBuffers, txPartition } from './protocol.js';
 import type { Engine } from '../engine/engine.js';
 import type { Ledger } from '../domain/ledger.js';
@@ -46,6 +46,8 @@ export class ParallelEngine implements Engine {
   private nextSlotId = 0;
   private readonly row = new ParsedRow();
   private pieceBuffers: { keys: Uint32Array; amounts: Float64Array } | undefined;
+  /** Settles when the initial ledger is in the workers (a failure to move it fails the batches). */
+  private restored: Promise<void> = Promise.resolve();
 
   constructor(workers: number, expectedTxs = 0, initial?: Ledger) {
     const perShard = Math.ceil(expectedTxs / workers);
@@ -55,22 +57,45 @@ export class ParallelEngine implements Engine {
   }
 
   /**
-   * Gives each worker its part of the initial ledger, moved (transferred), not copied: the
-   * accounts, the transactions of its clients, and the tx ids of its ownership partition.
-   * Each worker handles its messages in order, so the restore is done before any batch; a
-   * failure surfaces at the first batch's reply.
+   * Moves the initial ledger into the workers: each gets the accounts, and then the
+   * transactions a piece at a time (pieceHandover.ts), keeping those of its clients and, with
+   * 2 or more workers, the ids of its ownership partition; the main thread's table is freed a
+   * segment at a time as it goes (releaseNow), so there are never two whole tables. Each worker handles its
+   * messages in order, so the restore is done before any batch; a failure surfaces at the
+   * first batch's reply (or as the restore's own).
    */
   private restore(initial: Ledger, workers: number): void {
-    this.threads.forEach((thread, shard) => {
-      const mine = (client: number): boolean => client % workers === shard;
-      const state = workers === 1 ? initial.exportState() : initial.exportState(mine);
-      const owned = workers === 1 ? undefined : initial.book.ids((tx) => txPartition(tx, workers) === shard);
-      const transfer = [state.available, state.held, state.flags, state.txKeys, state.txAmounts, ...(owned ? [owned] : [])].map((a) => a.buffer as ArrayBuffer);
-      thread.request({ kind: 'restore', state, owned }, transfer).catch(() => undefined);
+    const shardTxs = new Array<number>(workers).fill(0);
+    const ownedTxs = new Array<number>(workers).fill(0);
+    initial.book.forEachEntry((tx, meta) => {
+      shardTxs[(meta >>> 8) % workers]!++;
+      ownedTxs[txPartition(tx, workers)]!++;
     });
+    const { keys, amounts } = this.piece;
+    const controls = this.threads.map((thread, shard) => {
+      const control = new Int32Array(new SharedArrayBuffer(8));
+      const accounts = { available: initial.available.slice(), held: initial.held.slice(), flags: initial.flags.slice() };
+      thread
+        .request(
+          { kind: 'restore', ...accounts, shardTxs: shardTxs[shard]!, ownedTxs: ownedTxs[shard]!, control: control.buffer as SharedArrayBuffer, keys: keys.buffer as SharedArrayBuffer, amounts: amounts.buffer as SharedArrayBuffer },
+          [accounts.available.buffer, accounts.held.buffer, accounts.flags.buffer],
+        )
+        .catch(() => undefined);
+      return control;
+    });
+    this.restored = (async () => {
+      for (const count of initial.book.drain(keys, amounts, releaseNow)) await offerPieceToAll(controls, count);
+      await offerPieceToAll(controls, -1);
+    })();
+    this.restored.catch(() => undefined);
   }
 
   submit(chunk: Buffer, from: number): Promise<RowBatch> {
+    const decided = this.post(chunk, from);
+    return Promise.all([decided, this.restored]).then(([batch]) => batch);
+  }
+
+  private post(chunk: Buffer, from: number): Promise<RowBatch> {
     const slot = this.slotFor(chunk);
     chunk.copy(slot.chunk, 0);
     const { buffers, batch } = slot;

@@ -1,19 +1,28 @@
+import { MessageChannel } from 'node:worker_threads';
+
 /**
- * A worker hands its transactions to the main thread a piece at a time while the main thread
- * writes a snapshot, synchronously on both sides (the snapshot writer is synchronous, and the
- * worker is idle between batches): shared buffers for one piece, and a control word the two
- * threads pass back and forth with Atomics. So a snapshot with workers never holds a copy of
- * the whole state (16 bytes per stored transaction), only one piece (1 MiB).
+ * Transactions handed between threads a piece at a time, through shared buffers for one piece
+ * and a control word per taker passed back and forth with Atomics, so neither side holds a copy
+ * of them all (16 bytes per stored transaction), only one piece (1 MiB):
+ * - a snapshot: a worker offers its transactions (offerPiece) while the main thread, whose
+ *   snapshot writer is synchronous, takes them (takePieces); the worker is idle between batches.
+ * - a restore: the main thread offers the recovered ledger's transactions to every worker at
+ *   once (offerPieceToAll, asynchronously: its event loop goes on), each worker takes them
+ *   (takePieces) and keeps its share, and the main thread frees them as they go.
  *
- * control[0]: 0 the main thread waits for a piece, 1 a piece is ready; control[1]: the entries
- * in it, or -1 when there are no more.
+ * control[0]: 0 the taker waits for a piece, 1 a piece is ready; control[1]: the entries in it,
+ * or -1 when there are no more.
  */
+/** Atomics.waitAsync (Node 16+; in TypeScript's lib from ES2024, past this project's target). */
+const waitAsync = (Atomics as unknown as {
+  waitAsync(array: Int32Array, index: number, value: number, timeout: number): { async: boolean; value: 'not-equal' | 'timed-out' | Promise<'ok' | 'timed-out'> };
+}).waitAsync.bind(Atomics);
 const READY = 1;
 const TAKEN = 0;
 /** A worker that does not hand over a piece in this long has died or hangs: the snapshot fails rather than wait for ever. */
 const PIECE_TIMEOUT_MS = 120_000;
 
-/** Worker side: offers a piece of `count` entries (or -1: the end) and waits until the main thread has taken it. */
+/** Offers a piece of `count` entries (or -1: the end) and waits until the main thread has taken it. */
 export function offerPiece(control: Int32Array, count: number): void {
   Atomics.store(control, 1, count);
   Atomics.store(control, 0, READY);
@@ -21,11 +30,26 @@ export function offerPiece(control: Int32Array, count: number): void {
   while (Atomics.load(control, 0) === READY) Atomics.wait(control, 0, READY, PIECE_TIMEOUT_MS);
 }
 
-/** Main side: takes the pieces as they come, each passed to `take`, until the end; throws if the worker stops offering them. */
+/** Offers a piece of `count` entries (or -1: the end) to every taker at once; resolves when all have taken it. */
+export async function offerPieceToAll(controls: Int32Array[], count: number): Promise<void> {
+  for (const control of controls) {
+    Atomics.store(control, 1, count);
+    Atomics.store(control, 0, READY);
+    Atomics.notify(control, 0);
+  }
+  for (const control of controls) {
+    while (Atomics.load(control, 0) === READY) {
+      const waiting = waitAsync(control, 0, READY, PIECE_TIMEOUT_MS);
+      if ((waiting.async ? await waiting.value : waiting.value) === 'timed-out') throw new Error('an engine worker stopped taking the transactions it restores');
+    }
+  }
+}
+
+/** Taker side: takes the pieces as they come, each passed to `take`, until the end; throws if the worker stops offering them. */
 export function takePieces(control: Int32Array, take: (count: number) => void): void {
   for (;;) {
     while (Atomics.load(control, 0) !== READY) {
-      if (Atomics.wait(control, 0, TAKEN, PIECE_TIMEOUT_MS) === 'timed-out') throw new Error('an engine worker stopped handing over its transactions for the snapshot');
+      if (Atomics.wait(control, 0, TAKEN, PIECE_TIMEOUT_MS) === 'timed-out') throw new Error('a thread stopped handing over transactions');
     }
     const count = Atomics.load(control, 1);
     if (count >= 0) take(count);
@@ -33,4 +57,17 @@ export function takePieces(control: Int32Array, take: (count: number) => void): 
     Atomics.notify(control, 0);
     if (count < 0) return;
   }
+}
+
+/**
+ * Gives the memory of buffers nothing uses any more back now: moved (transferred) into a message
+ * on a channel that is then closed, they are freed with the dropped message on the next turn of
+ * the event loop. Let go of in place, they would wait for a garbage collection, which a thread
+ * that allocates little (the main thread handing a table over) may not have for a long time.
+ */
+export function releaseNow(buffers: ArrayBuffer[]): void {
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(null, buffers);
+  port1.close();
+  port2.close();
 }

@@ -56,10 +56,22 @@ export type ToWorker =
   /** The only worker: parse chunk[from, length), then decide its rows (replies 'parsed'). */
   | { kind: 'parseAndDecide'; slot: SlotBuffers; from: number; length: number }
   /**
-   * Before any row: start from this state (the accounts, and the transactions of this shard's
-   * clients); `owned`, with several workers: the stored tx ids of this worker's partition.
+   * Before any row: start from these accounts (keeping this shard's) and the transactions the
+   * main thread then offers a piece at a time (pieceHandover.ts): keep those of this shard's
+   * clients (`shardTxs` of them) and, with several workers, own the ids of this worker's
+   * partition (`ownedTxs`).
    */
-  | { kind: 'restore'; state: LedgerState; owned?: Uint32Array }
+  | {
+      kind: 'restore';
+      available: Float64Array;
+      held: Float64Array;
+      flags: Uint8Array;
+      shardTxs: number;
+      ownedTxs: number;
+      control: SharedArrayBuffer;
+      keys: SharedArrayBuffer;
+      amounts: SharedArrayBuffer;
+    }
   /** Between batches: a copy of this worker's ledger state. */
   | { kind: 'snapshot' }
   /** Between batches: copies of this worker's accounts, and how many transactions it holds. */
