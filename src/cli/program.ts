@@ -188,10 +188,10 @@ export function defineCluster(program: Command, { configure, io, exit }: Program
 
   redisOptions(configure(program.command('consume')))
     .description("run a consumer: take a share of the partitions (their state from Redis: no shared disk), apply their rows, commit the events and balances; until SIGINT/SIGTERM")
-    .option('--journal <dir>', "optional, this consumer's own: a copy of its partitions' snapshots that speeds up its restart (never shared)")
+    .option('--journal <dir>', "optional, private to this consumer (never shared): created if missing; the partitions' state is in Redis, so nothing is needed on disk and nothing is written there yet")
     .option('--owner <name>', "this consumer's name (default: host-pid); a restart under the same name takes its entries back at once")
     .option('--lease-ms <ms>', "partition lease time; a dead consumer's partitions move after it", parseCount('--lease-ms', 300, 600_000), 5000)
-    .option('--batch <n>', 'stream entries (chunks of rows) read per partition at a time', parseCount('--batch', 1, 100_000), 8)
+    .option('--batch <n>', 'stream entries (chunks of rows) read per partition at a time', parseCount('--batch', 1, 100_000), 32)
     .option('--max-deliveries <n>', 'an entry taken over more often than N times without a commit goes to the dead letters', parseCount('--max-deliveries', 1, 1_000_000), 10)
     .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
     .option('-q, --quiet', 'log only errors', false)

@@ -35,14 +35,16 @@ export function encodeSnapshot(ledger: Ledger): Buffer {
 /** Transactions changed by a batch (the first `count` of txs; one named twice is written twice, the same), as a changelog entry. */
 export function encodeChanges(ledger: Ledger, txs: Uint32Array, count: number): Buffer {
   const out = Buffer.allocUnsafe(count * TX_BYTES);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  const { book } = ledger;
   let at = 0;
   for (let i = 0; i < count; i++) {
     const tx = txs[i]!;
-    const slot = ledger.book.find(tx);
+    const slot = book.find(tx);
     if (slot < 0) continue;
-    out.writeUInt32LE(tx, at);
-    out.writeUInt32LE(((ledger.book.client(slot) << 8) | ledger.book.state(slot)) >>> 0, at + 4);
-    out.writeDoubleLE(ledger.book.amount(slot), at + 8);
+    view.setUint32(at, tx, true);
+    view.setUint32(at + 4, ((book.client(slot) << 8) | book.state(slot)) >>> 0, true);
+    view.setFloat64(at + 8, book.amount(slot), true);
     at += TX_BYTES;
   }
   return out.subarray(0, at);

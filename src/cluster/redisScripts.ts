@@ -14,14 +14,15 @@ return 0`;
 
 /**
  * One batch of a partition, all or nothing. KEYS: lease, progress, events, accounts, dead
- * letters, changelog, takeover counts. ARGV: owner, ttl, partition, prevId, lastId, entries in
+ * letters, changelog, takeover counts, partition stream. ARGV: owner, ttl, partition, prevId, lastId, entries in
  * the batch, the events entry ('' if none), the changelog entry ('' if none), then the counts of
  * account pairs and dead-letter pairs, then those values in order.
  * The lease must be ours (a free one is taken back: no one else can have committed since, and
  * the position check below catches it if they had); the committed position must be prevId, or
  * already lastId (this batch was committed and its reply lost: nothing to do). Consumers read
  * the stream from the committed position on (never through a consumer group), so the batch
- * follows it with no gap, whoever read what before.
+ * follows it with no gap, whoever read what before; the entries before the batch's last are
+ * then of no more use and trimmed (the last stays: it names the position).
  */
 export const COMMIT = `
 local owner, ttl, part, prev, last, entries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -57,14 +58,15 @@ end
 redis.call('HSET', KEYS[2], 'at', last)
 redis.call('HINCRBY', KEYS[2], 'entries', entries)
 redis.call('DEL', KEYS[7])
+redis.call('XTRIM', KEYS[8], 'MINID', last)
 return {'ok', cid}`;
 
 /**
  * Puts a partition's new snapshot in place (written first to its own key with a plain SET: a
  * large blob costs less outside a script's arguments). KEYS: lease, progress, new snapshot,
- * snapshot, snapshot meta, changelog, partition stream. ARGV: owner, position, changelog id.
+ * snapshot, snapshot meta, changelog. ARGV: owner, position, changelog id.
  * Only if the lease is ours and the committed position is the snapshot's: then the changelog up
- * to it and the stream's committed entries before it are trimmed.
+ * to it is trimmed.
  */
 export const SNAPSHOT = `
 local owner, position, cid = ARGV[1], ARGV[2], ARGV[3]
@@ -76,5 +78,4 @@ end
 redis.call('RENAME', KEYS[3], KEYS[4])
 redis.call('HSET', KEYS[5], 'position', position, 'changes', cid)
 if cid ~= '' then redis.call('XTRIM', KEYS[6], 'MINID', cid) end
-redis.call('XTRIM', KEYS[7], 'MINID', position)
 return 1`;

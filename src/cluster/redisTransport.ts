@@ -82,8 +82,8 @@ export class RedisTransport implements Transport {
         : (new Cluster(nodes, { redisOptions: common, clusterRetryStrategy: retry, enableReadyCheck: true, slotsRefreshTimeout: 5000 }) as unknown as Redis);
     redis.defineCommand('payrunLease', { numberOfKeys: 1, lua: LEASE });
     redis.defineCommand('payrunRelease', { numberOfKeys: 1, lua: RELEASE });
-    redis.defineCommand('payrunCommit', { numberOfKeys: 7, lua: COMMIT });
-    redis.defineCommand('payrunSnapshot', { numberOfKeys: 7, lua: SNAPSHOT });
+    redis.defineCommand('payrunCommit', { numberOfKeys: 8, lua: COMMIT });
+    redis.defineCommand('payrunSnapshot', { numberOfKeys: 6, lua: SNAPSHOT });
     redis.on('error', (error: Error) => (isPermanent(error) ? this.refuse(error) : this.wentDown(error.message)));
     redis.on('close', () => this.wentDown('connection closed'));
     redis.on('ready', () => {
@@ -290,7 +290,6 @@ export class RedisTransport implements Transport {
         keys.snapshot(p),
         keys.snapshotMeta(p),
         keys.changes(p),
-        keys.partition(p),
         owner,
         position,
         changesId,
@@ -337,6 +336,7 @@ export class RedisTransport implements Transport {
         keys.dead(p),
         keys.changes(p),
         keys.takeovers(p),
+        keys.partition(p),
         ...args,
       )) as [string, string];
       if (kind === 'cursor') return { kind, at };
