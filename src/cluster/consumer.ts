@@ -226,10 +226,10 @@ export class Consumer {
 
   /** Writes p's snapshot to Redis (trimming its changelog); a failure only leaves the changelog longer. */
   private async snapshot(p: number, ledger: PartitionLedger): Promise<void> {
-    const { position, changesId, bytes } = ledger.snapshot();
+    const { position, changesId, bytes, transactions } = ledger.snapshot();
     try {
       if (await this.transport.saveSnapshot(p, this.options.owner, position, changesId, bytes)) {
-        ledger.snapshotSaved();
+        ledger.snapshotSaved(transactions);
         this.metrics.snapshots++;
       }
     } catch (error) {

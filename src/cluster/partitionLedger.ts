@@ -14,7 +14,7 @@ import type { Commit, DeadLetter, LogEntry } from './transport.js';
 export const DEFAULT_MAX_DELIVERIES = 10;
 /** A row's outcome while it is set aside: its client belongs to another partition. */
 const STRAY = 255;
-/** Snapshot once the changelog holds this many changes, or as many as the partition's transactions if more. */
+/** Snapshot once the changelog holds this many changes, or half as many as the last snapshot's transactions if more. */
 const SNAPSHOT_MIN_CHANGES = 200_000;
 
 /** What one batch of entries comes to: a commit to make, and/or ids only to acknowledge (already applied). */
@@ -44,8 +44,9 @@ export class PartitionLedger {
   private batch = new RowBatch(1024);
   /** Clients a batch touched (a mark per client id, cleared after each batch). */
   private readonly touched = new Uint8Array(65_536);
-  /** Changes in Redis's changelog since its snapshot; the id of the last one. */
+  /** Changes in Redis's changelog since its snapshot; the id of the last one; the snapshot's transactions. */
   private changed: number;
+  private snapshotSize = 0;
   private changesId = '';
   /** Times this partition was taken over at its position with entries waiting (the first entry after it has been handed out that often). */
   takeovers = 0;
@@ -68,6 +69,7 @@ export class PartitionLedger {
     const changed = stored.changes.reduce((n, [, bytes]) => n + bytes.length / 16, 0);
     const ledger = new PartitionLedger(p, partitions, restoreLedger(stored), stored.position, owner, maxDeliveries, changed);
     ledger.changesId = stored.changes.at(-1)?.[0] ?? '';
+    ledger.snapshotSize = stored.snapshot === undefined ? 0 : (stored.snapshot.length - 8) / 16;
     return ledger;
   }
 
@@ -77,18 +79,23 @@ export class PartitionLedger {
     this.changed += changes;
   }
 
-  /** A snapshot is due (the changelog has grown to the size of the partition's transactions); or with `any`, if anything changed. */
+  /**
+   * A snapshot is due: the changelog has grown to half the last snapshot (so a takeover reads at
+   * most about 1.5 times the partition's transactions, and snapshots cost a few writes per change
+   * amortized); or with `any`, if anything changed.
+   */
   snapshotDue(any = false): boolean {
-    return any ? this.changed > 0 : this.changed >= Math.max(SNAPSHOT_MIN_CHANGES, this.ledger.book.size);
+    return any ? this.changed > 0 : this.changed >= Math.max(SNAPSHOT_MIN_CHANGES, this.snapshotSize / 2);
   }
 
   /** A snapshot as of the committed position, and the changelog entry it holds up to. */
-  snapshot(): { position: string; changesId: string; bytes: Buffer } {
-    return { position: this.position, changesId: this.changesId, bytes: encodeSnapshot(this.ledger) };
+  snapshot(): { position: string; changesId: string; bytes: Buffer; transactions: number } {
+    return { position: this.position, changesId: this.changesId, bytes: encodeSnapshot(this.ledger), transactions: this.ledger.book.size };
   }
 
-  snapshotSaved(): void {
+  snapshotSaved(transactions: number): void {
     this.changed = 0;
+    this.snapshotSize = transactions;
   }
 
   /** Decides the entries after the position (in id order) into the ledger; returns what to commit. */

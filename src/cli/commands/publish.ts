@@ -31,7 +31,8 @@ export const DEFAULT_PARTITIONS = 8;
 export const DEFAULT_CHUNK_ROWS = 256;
 /** Line numbers travel as u32. */
 const MAX_LINE = 0xffff_ffff;
-const CHUNK_BYTES = 1 << 18;
+/** Bytes read (and rows sent, as one MULTI per partition) at a time: one send in flight, so a larger one waits less often behind consumers' commits. */
+const CHUNK_BYTES = 1 << 20;
 /** How long publish waits for an unreachable Redis by default (it can always be run again: it adds only what is missing). */
 export const DEFAULT_PUBLISH_TIMEOUT_S = 30;
 
