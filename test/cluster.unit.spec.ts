@@ -5,7 +5,7 @@
 // kills and Redis restarts, runs against real redis-servers: cluster.int.spec.ts.)
 import { describe, expect, it } from 'vitest';
 import { mergedAccounts } from '../src/cli/commands/accounts.js';
-import { type Chunk, decodeChunk, encodeChunk } from '../src/cluster/chunkEntry.js';
+import { type Chunk, ChunkBuilder, decodeChunk, encodeChunk } from '../src/cluster/chunkEntry.js';
 import { decodeEvents, eventJson, EventWriter } from '../src/cluster/eventCodec.js';
 import { compareIds } from '../src/cluster/keys.js';
 import { PartitionLedger } from '../src/cluster/partitionLedger.js';
@@ -25,20 +25,33 @@ function publisherChunks(text: string | Buffer, input: number, partitions: numbe
   const { batch, place } = new LineGroups().take(bytes);
   const ownership = new TxOwnership();
   const chunks = new Map<number, Chunk[]>();
+  const builders = new Map<number, ChunkBuilder>();
+  const take = (p: number, builder: ChunkBuilder): void => {
+    let list = chunks.get(p);
+    if (list === undefined) chunks.set(p, (list = []));
+    list.push(builder.take());
+  };
   for (let i = 0; i < batch.count; i++) {
     const at = place.base + batch.line[i]!;
     const wellFormed = batch.reason[i] === RejectReason.None;
     const duplicate = wellFormed && ownsTxId(batch.type[i]!) && !ownership.claim(batch.tx[i]!);
     const p = (wellFormed ? batch.client[i]! : at) % partitions;
-    let list = chunks.get(p);
-    if (list === undefined) chunks.set(p, (list = []));
-    let chunk = list.at(-1);
-    if (chunk === undefined || chunk.rows.length === chunkRows) list.push((chunk = { input, lines: [], rows: [], duplicates: [] }));
-    if (duplicate) chunk.duplicates.push(chunk.rows.length);
-    chunk.lines.push(at);
-    chunk.rows.push(Buffer.from(bytes.subarray(batch.start[i]!, batch.end[i]!)));
+    let builder = builders.get(p);
+    if (builder === undefined) builders.set(p, (builder = new ChunkBuilder(input, chunkRows)));
+    if (builder.add(at, bytes, batch.start[i]!, batch.end[i]!, duplicate)) take(p, builder);
   }
+  for (const [p, builder] of builders) if (builder.count > 0) take(p, builder);
   return chunks;
+}
+
+/** A chunk of these rows (by the publisher's builder). */
+function chunkOf(input: number, lines: number[], rows: string[], duplicates: number[] = []): Chunk {
+  const builder = new ChunkBuilder(input, rows.length);
+  rows.forEach((row, i) => {
+    const bytes = Buffer.from(row);
+    builder.add(lines[i]!, bytes, 0, bytes.length, duplicates.includes(i));
+  });
+  return builder.take();
 }
 
 /** A chunk as a consumer reads its entry back (the fields as Redis stores them). */
@@ -150,7 +163,7 @@ describe('compareIds', () => {
 
 describe('chunk entries', () => {
   it('round-trip: input, lines, rows (each CRLF-ended), duplicate marks', () => {
-    const chunk: Chunk = { input: 3, lines: [2, 5, 70_000], rows: [Buffer.from('deposit,1,1,1.0'), Buffer.from('bad row\r'), Buffer.from('deposit,1,1,2.0')], duplicates: [2] };
+    const chunk = chunkOf(3, [2, 5, 70_000], ['deposit,1,1,1.0', 'bad row\r', 'deposit,1,1,2.0'], [2]);
     const read = decodeChunk(entryOf('1-1', chunk));
     expect(typeof read).toBe('object');
     if (typeof read === 'string') return;
@@ -216,8 +229,8 @@ describe('PartitionLedger', () => {
 
   it('returns entries at or before its position as seen; a row of another partition\'s client and an unreadable entry are dead letters, the rest applies', () => {
     const ledger = PartitionLedger.restore({ position: '', accounts: new Map(), changes: [] }, 1, 4, 'me');
-    const good = entryOf('5-1', { input: 1, lines: [2, 3, 4], rows: [Buffer.from('deposit,1,1,1.0'), Buffer.from('deposit,2,2,1.0'), Buffer.from('withdrawal,5,3,0.5')], duplicates: [] });
-    const { commit, rows } = ledger.prepare([good, { id: '5-0', lines: Buffer.alloc(4) }, entryOf('4-9', { input: 1, lines: [9], rows: [Buffer.from('deposit,1,9,1.0')], duplicates: [] })]);
+    const good = entryOf('5-1', chunkOf(1, [2, 3, 4], ['deposit,1,1,1.0', 'deposit,2,2,1.0', 'withdrawal,5,3,0.5']));
+    const { commit, rows } = ledger.prepare([good, { id: '5-0', lines: Buffer.alloc(4) }, entryOf('4-9', chunkOf(1, [9], ['deposit,1,9,1.0']))]);
     expect(rows).toBe(3);
     expect(commit!.dead).toEqual([
       { id: '5-0', error: "no 'n' field (the input number)" },
@@ -234,7 +247,7 @@ describe('PartitionLedger', () => {
   it('a chunk whose text holds a blank line (not a row) is a dead letter; the other chunks of the batch apply', () => {
     const ledger = PartitionLedger.restore({ position: '', accounts: new Map(), changes: [] }, 0, 1, 'me');
     const blank: LogEntry = { id: '1-1', input: '1', lines: Buffer.from([2, 0, 0, 0]), rows: Buffer.from('  \r\n') };
-    const { commit, rows } = ledger.prepare([blank, entryOf('1-2', { input: 1, lines: [3], rows: [Buffer.from('deposit,1,1,1.0')], duplicates: [] })]);
+    const { commit, rows } = ledger.prepare([blank, entryOf('1-2', chunkOf(1, [3], ['deposit,1,1,1.0']))]);
     expect(rows).toBe(1);
     expect(commit!.dead).toEqual([{ id: '1-1', error: "the 'r' field holds a blank line (not a row)" }]);
   });

@@ -12,7 +12,7 @@ import { ClusterError } from '../../cluster/clusterError.js';
 import { LineGroups } from '../../io/lineGroups.js';
 import { RedisTransport } from '../../cluster/redisTransport.js';
 import type { Transport } from '../../cluster/transport.js';
-import type { Chunk } from '../../cluster/chunkEntry.js';
+import { type Chunk, ChunkBuilder } from '../../cluster/chunkEntry.js';
 import type { RedisTarget } from '../../cluster/redisTarget.js';
 
 export interface PublishCommandOptions {
@@ -56,7 +56,7 @@ class IdList {
 }
 
 /** The ids every earlier input owns; each must have finished publishing (its ids are saved then). */
-async function ownedBefore(transport: Transport, input: number): Promise<TxOwnership> {
+async function ownedBefore(transport: Transport, input: number, fileBytes: number): Promise<TxOwnership> {
   const earlier: Buffer[] = [];
   for (let n = 1; n < input; n++) {
     const ids = await transport.ownedIds(n);
@@ -64,7 +64,8 @@ async function ownedBefore(transport: Transport, input: number): Promise<TxOwner
     earlier.push(ids);
   }
   const total = earlier.reduce((sum, ids) => sum + ids.length / 4, 0);
-  const ownership = new TxOwnership(total);
+  // Room for this file's ids too (a row is at least ~20 bytes): growing the table costs more than the slack.
+  const ownership = new TxOwnership(total + Math.ceil(fileBytes / 20));
   for (const ids of earlier) {
     // A copy: Redis's reply may sit at any offset of a pooled buffer, and a Uint32Array view needs a multiple of 4.
     const view = new Uint32Array(new Uint8Array(ids).buffer);
@@ -119,7 +120,7 @@ async function publishRows(file: string, fd: number, size: number, transport: Re
     throw new ClusterError(`the cluster under prefix '${options.prefix}' has ${partitions} partitions; --partitions ${options.partitions} cannot change that`);
   }
   const input = await transport.inputNumber(contentHash(fd));
-  const ownership = await ownedBefore(transport, input);
+  const ownership = await ownedBefore(transport, input, size);
   const claimed = new IdList();
   const groups = new LineGroups();
   const progress = await startProgress(io.stderr, !options.quiet, size);
@@ -127,7 +128,7 @@ async function publishRows(file: string, fd: number, size: number, transport: Re
   // Where an earlier run of this publish got to, partition by partition: rows up to there are on the streams already.
   const resume = await transport.publishedLines(input, partitions);
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  const open = new Map<number, Chunk>();
+  const open = Array.from({ length: partitions }, () => new ChunkBuilder(input, chunkRows));
   let ready = new Map<number, Chunk[]>();
   const take = (p: number, chunk: Chunk): void => {
     let list = ready.get(p);
@@ -135,7 +136,7 @@ async function publishRows(file: string, fd: number, size: number, transport: Re
     list.push(chunk);
   };
   try {
-    // One read's full chunks on their way to Redis while the next is parsed (a read is copied: the reader reuses its buffers).
+    // One read's full chunks on their way to Redis while the next is parsed (rows are copied into their chunks: the reader reuses its buffers).
     let inFlight: Promise<void> = Promise.resolve();
     const send = async (nextOffset: number, rowCount: number): Promise<void> => {
       const chunks = ready;
@@ -148,7 +149,7 @@ async function publishRows(file: string, fd: number, size: number, transport: Re
       });
     };
     for await (const read of fileChunks(fd, CHUNK_BYTES)) {
-      const bytes = Buffer.from(read);
+      const bytes = Buffer.from(read.buffer, read.byteOffset, read.length);
       const { batch, place } = groups.take(bytes);
       const { reason, type, client, tx, line, start, end } = batch;
       for (let i = 0; i < batch.count; i++) {
@@ -165,19 +166,13 @@ async function publishRows(file: string, fd: number, size: number, transport: Re
           counts.existing++;
           continue;
         }
-        let chunk = open.get(p);
-        if (chunk === undefined) open.set(p, (chunk = { input, lines: [], rows: [], duplicates: [] }));
-        if (duplicate) chunk.duplicates.push(chunk.rows.length);
-        chunk.lines.push(at);
-        chunk.rows.push(bytes.subarray(start[i]!, end[i]!));
-        if (chunk.rows.length === chunkRows) {
-          take(p, chunk);
-          open.delete(p);
-        }
+        if (open[p]!.add(at, bytes, start[i]!, end[i]!, duplicate)) take(p, open[p]!.take());
       }
       await send(place.nextOffset, batch.count);
     }
-    for (const [p, chunk] of open) take(p, chunk);
+    open.forEach((builder, p) => {
+      if (builder.count > 0) take(p, builder.take());
+    });
     await send(size, 0);
     await inFlight;
   } finally {
