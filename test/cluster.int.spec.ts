@@ -439,6 +439,8 @@ describe.skipIf(!available)('payrun cluster mode on a real redis-server', () => 
       const victim = cluster[1]!;
 
       // Kill one once some batches are committed (and before the end).
+      // (Under load a consumer may start late: the others hold every partition until it heartbeats.)
+      await waitUntil('the victim holds partitions', 90_000, async () => (await leaseHolders(r, prefix, 8)).includes(victim.owner), () => logs(cluster));
       await waitUntil('some batches committed', 90_000, async () => (await eventEntries(r, prefix, 8)) >= 8, () => logs(cluster));
       const held = (await leaseHolders(r, prefix, 8)).flatMap((owner, p) => (owner === victim.owner ? [p] : []));
       expect(victim.running, logs(cluster)).toBe(true);
