@@ -69,7 +69,8 @@ describe('cluster commands: clear errors', () => {
 
   it.each([
     [['publish', '-'], /^payrun: publish needs a regular file/],
-    [['consume'], /^payrun: required option '--journal <dir>' not specified/],
+    [['consume', '--redis', 'redis://127.0.0.1:1', '--redis-cluster', 'redis://127.0.0.1:2'], /^payrun: --redis and --redis-cluster do not go together: give one/],
+    [['accounts', '--redis-cluster', 'redis://127.0.0.1:7000/3'], /^payrun: --redis-cluster 'redis:\/\/127\.0\.0\.1:7000\/3': a Redis Cluster has database 0 only/],
     [['accounts', '--prefix', 'a b'], /^payrun: --prefix may hold only letters, digits and _ \. - \{ \}/],
     [['publish', 'x.csv', '--partitions', '0'], /^payrun: option '--partitions <n>' argument '0' is invalid/],
     [['consume', '--journal', 'd', '--lease-ms', '10'], /--lease-ms must be between 300 and 600000/],

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, ROOT, useBuiltBinary } from './support/builtBinary.js';
 
-const COMMANDS = ['generate', 'journal verify', 'journal replay', 'journal history', 'journal abandon', 'stream', 'publish', 'consume', 'accounts', 'relay'];
+const COMMANDS = ['generate', 'journal verify', 'journal replay', 'journal history', 'journal abandon', 'stream', 'publish', 'consume', 'accounts', 'events', 'relay'];
 
 /** The README's Usage section: its code block's lines and the batch run's option table. */
 function readmeUsage(): { lines: Map<string, string>; table: string } {

@@ -21,12 +21,13 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   ],
   'payrun stream': ['tail -n +1 -f tx.csv | payrun stream --journal ledger/ --source tx --accounts accounts.csv   # a restart skips what tx applied'],
   'payrun publish': ['REDIS_PASSWORD=secret payrun publish tx.csv --redis redis://10.0.0.5:6379 --partitions 16'],
-  'payrun consume': ['payrun consume --redis redis://10.0.0.5:6379 --journal ledgers/ --owner node-a --metrics-port 9464'],
+  'payrun consume': ['payrun consume --redis redis://10.0.0.5:6379 --owner node-a --metrics-port 9464'],
   'payrun accounts': ['payrun accounts --redis redis://10.0.0.5:6379 --wait --timeout 120 > accounts.csv'],
   'payrun relay': [
     'PAYRUN_RELAY_AUTHORIZATION="Bearer $TOKEN" payrun relay --from events.ndjson --to https://payouts.example/v1/events --state relay-state/ --rate 50/s',
     'payrun stream < tx.csv | payrun relay --from - --to http://127.0.0.1:8080/events --state relay-state/ --types withdrawal',
   ],
+  'payrun events': ['payrun events --redis-cluster redis://10.0.0.5:7000,redis://10.0.0.6:7000 | grep DUPLICATE_TX'],
   'payrun journal': ['payrun journal verify ledger/', 'payrun journal replay ledger/ --until-line 5000 --input 2 -o accounts-then.csv'],
   'payrun journal verify': ['payrun journal verify ledger/ && echo intact'],
   'payrun journal replay': [

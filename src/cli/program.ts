@@ -5,6 +5,7 @@ import { OUTPUT_FORMATS, type OutputFormat } from '../io/outputFormat.js';
 import { type CliIo, UsageError } from './cliIo.js';
 import type { AccountsCommandOptions } from './commands/accounts.js';
 import type { ConsumeCommandOptions } from './commands/consume.js';
+import type { EventsCommandOptions } from './commands/events.js';
 import type { GenerateCommandOptions } from './commands/generate.js';
 import type { PublishCommandOptions } from './commands/publish.js';
 import type { RelayCliOptions } from './commands/relay.js';
@@ -137,6 +138,7 @@ function redisOptions(command: Command): Command {
       "the Redis (7+) or Valkey server of the cluster: redis://[user[:password]@]host[:port][/db] (db 0-15, Redis's default databases), rediss:// for TLS. A password in the URL shows in process listings until payrun starts: prefer REDIS_PASSWORD (or REDISCLI_AUTH) or --redis-password-file",
       DEFAULT_REDIS,
     )
+    .option('--redis-cluster <urls>', 'a Redis Cluster instead of one server: seed nodes URL[,URL...] (each as for --redis, db 0); every key of a partition is in one slot')
     .option('--redis-password-file <file>', 'read the Redis password from FILE (one trailing newline is ignored)')
     .option('--prefix <name>', 'the prefix of every key of the cluster (several clusters can share one server)', 'payrun');
 }
@@ -144,9 +146,11 @@ function redisOptions(command: Command): Command {
 /** A cluster command's options as commander gives them (--redis still the text). */
 type Cli<T> = Omit<T, 'redis'> & RedisCliOptions;
 
+
 /** The options every cluster command has, as commander gives them. */
 interface RedisCliOptions {
   redis: string;
+  redisCluster?: string;
   redisPasswordFile?: string;
   prefix: string;
 }
@@ -155,18 +159,21 @@ interface RedisCliOptions {
  * --redis, --redis-password-file and the environment checked before anything connects (a bad
  * value is a usage error), and a password given in the URL blanked from this process's title.
  */
-async function redisTargetOf(opts: RedisCliOptions): Promise<RedisTarget> {
+async function redisTargetOf(opts: RedisCliOptions, command?: Command): Promise<RedisTarget> {
   checkPrefix(opts.prefix);
-  const { redisTarget, redactRedisUrl, RedisTargetError } = await import('../cluster/redisTarget.js');
+  const { redisTarget, redisClusterTarget, redactRedisUrl, RedisTargetError } = await import('../cluster/redisTarget.js');
+  if (opts.redisCluster !== undefined && command?.getOptionValueSource('redis') === 'cli') throw new UsageError('--redis and --redis-cluster do not go together: give one');
+  const raw = opts.redisCluster ?? opts.redis;
   let target: RedisTarget;
   try {
-    target = redisTarget(opts.redis, { passwordFile: opts.redisPasswordFile, env: process.env });
+    const sources = { passwordFile: opts.redisPasswordFile, env: process.env };
+    target = opts.redisCluster !== undefined ? redisClusterTarget(raw, sources) : redisTarget(raw, sources);
   } catch (error) {
     if (error instanceof RedisTargetError) throw new UsageError(error.message);
     throw error;
   }
-  if (target.passwordInUrl && process.argv.some((arg) => arg.includes(opts.redis))) {
-    process.title = process.argv.map((arg) => arg.replace(opts.redis, redactRedisUrl(opts.redis))).join(' ');
+  if (target.passwordInUrl && process.argv.some((arg) => arg.includes(raw))) {
+    process.title = process.argv.map((arg) => arg.replace(raw, raw.split(',').map(redactRedisUrl).join(','))).join(' ');
   }
   return target;
 }
@@ -177,26 +184,26 @@ export function defineCluster(program: Command, { configure, io, exit }: Program
     .argument('<file>', 'the transactions CSV (a regular file)')
     .option('--partitions <n>', 'partition count, fixed by the first publish (default: 8)', parseCount('--partitions', 1, 1024))
     .option('--timeout <s>', 'give up (exit 1) after S seconds of an unreachable Redis', parseCount('--timeout', 1, 86_400), 30)
+    .option('--chunk-rows <n>', 'rows of one partition per stream entry', parseCount('--chunk-rows', 1, 65_536), 256)
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
-    .action(async (file: string, opts: Cli<PublishCommandOptions>) => {
+    .action(async (file: string, opts: Cli<PublishCommandOptions>, command: Command) => {
       if (file === '-') throw new UsageError('publish needs a regular file (an input is numbered by its content)');
-      const redis = await redisTargetOf(opts);
+      const redis = await redisTargetOf(opts, command);
       const { publishCommand } = await import('./commands/publish.js');
       exit(await publishCommand(file, { ...opts, redis }, io));
     });
 
   redisOptions(configure(program.command('consume')))
-    .description('run a consumer: take a share of the partitions, apply their rows, journal them, relay the events; until SIGINT/SIGTERM')
-    .requiredOption('--journal <dir>', 'the directory of the partition journals, shared by every consumer of the cluster')
-    .option('--owner <name>', "this consumer's name (default: host-pid); a restart under the same name takes its entries back at once")
-    .addOption(fsyncOption('when the journals are flushed to disk (a batch is durable before its commit)'))
+    .description("run a consumer: take a share of the partitions (their state from Redis: no shared disk), apply their rows, commit the events and balances; until SIGINT/SIGTERM")
+    .option('--journal <dir>', "optional, private to this consumer (never shared): created if missing; the partitions' state is in Redis, so nothing is needed on disk and nothing is written there yet")
+    .option('--owner <name>', "this consumer's name (default: host-pid); a restart under the same name takes its partitions back at once (their leases are its own)")
     .option('--lease-ms <ms>', "partition lease time; a dead consumer's partitions move after it", parseCount('--lease-ms', 300, 600_000), 5000)
-    .option('--batch <n>', 'entries read per partition at a time', parseCount('--batch', 1, 100_000), 1000)
+    .option('--batch <n>', 'stream entries (chunks of rows) read per partition at a time', parseCount('--batch', 1, 100_000), 32)
     .option('--max-deliveries <n>', 'an entry taken over more often than N times without a commit goes to the dead letters', parseCount('--max-deliveries', 1, 1_000_000), 10)
     .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
     .option('-q, --quiet', 'log only errors', false)
-    .action(async (opts: Cli<ConsumeCommandOptions>) => {
-      const redis = await redisTargetOf(opts);
+    .action(async (opts: Cli<ConsumeCommandOptions>, command: Command) => {
+      const redis = await redisTargetOf(opts, command);
       const { consumeCommand } = await import('./commands/consume.js');
       exit(await consumeCommand({ ...opts, redis }, io));
     });
@@ -205,10 +212,19 @@ export function defineCluster(program: Command, { configure, io, exit }: Program
     .description('print the merged accounts CSV of the whole cluster (the same bytes as `payrun FILE`)')
     .option('--wait', 'first wait until every published row is applied and committed', false)
     .option('--timeout <s>', 'with --wait: give up (exit 1) after S seconds', parseCount('--timeout', 1, 86_400), 600)
-    .action(async (opts: Cli<AccountsCommandOptions>) => {
-      const redis = await redisTargetOf(opts);
+    .option('-q, --quiet', 'no note on stderr when some rows are not applied yet', false)
+    .action(async (opts: Cli<AccountsCommandOptions>, command: Command) => {
+      const redis = await redisTargetOf(opts, command);
       const { accountsCommand } = await import('./commands/accounts.js');
       exit(await accountsCommand({ ...opts, redis }, io));
+    });
+
+  redisOptions(configure(program.command('events')))
+    .description("print every committed row event of the cluster as NDJSON (as `payrun stream` writes them), in publish order")
+    .action(async (opts: Cli<EventsCommandOptions>, command: Command) => {
+      const redis = await redisTargetOf(opts, command);
+      const { eventsCommand } = await import('./commands/events.js');
+      exit(await eventsCommand({ ...opts, redis }, io));
     });
 }
 

@@ -1,7 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type FsyncMode } from '../journal/fsyncMode.js';
-import { JournalError } from '../journal/journalError.js';
-import { DirectoryError } from '../io/ensureDirectory.js';
 import type { Log } from './clusterLog.js';
 import { RedisRefused } from './redisReply.js';
 import { PartitionLedger, type Prepared } from './partitionLedger.js';
@@ -10,8 +7,6 @@ import type { Commit, CommitResult, LogEntry, Transport } from './transport.js';
 export interface ConsumerOptions {
   owner: string;
   prefix: string;
-  journal: string;
-  fsync: FsyncMode;
   leaseMs: number;
   /** Entries read per partition at a time. */
   batch: number;
@@ -26,21 +21,24 @@ export class ConsumerMetrics {
   commits = 0;
   retries = 0;
   deadLetters = 0;
-  relayedAgain = 0;
   takenOver = 0;
-  backlog = new Map<number, { lag: number; pending: number }>();
+  snapshots = 0;
+  backlog = new Map<number, { lag: number }>();
 }
 
-const BLOCK_MS = 200;
+/** Nothing to read: the next look is this much later. */
+const IDLE_MS = 20;
+/** Caught up (every partition read less than a full batch): wait this long so the next batch is fuller (fewer commits, less Redis work a row). */
+const LINGER_MS = 50;
 const MAX_BACKOFF_MS = 5000;
 
 function backoff(attempt: number): number {
   return Math.min(50 * 2 ** attempt, MAX_BACKOFF_MS) * (0.75 + Math.random() / 2);
 }
 
-/** Errors no retry mends: a journal that cannot be used, a Redis that answered no for good. They end the run. */
+/** Errors no retry mends: a Redis that answered no for good. They end the run. */
 function fatal(error: unknown): boolean {
-  return error instanceof JournalError || error instanceof DirectoryError || error instanceof RedisRefused;
+  return error instanceof RedisRefused;
 }
 
 function message(error: unknown): string {
@@ -49,19 +47,18 @@ function message(error: unknown): string {
 
 /**
  * A consumer of the cluster (`payrun consume`): heartbeats, holds the leases of the partitions
- * assigned to it (live consumers sorted; partition p goes to live[p % live.length]), and for each
- * one reads entries in order, decides and journals them (PartitionLedger), then commits the
- * batch to Redis in one script; only a committed batch is acknowledged.
+ * assigned to it (live consumers sorted; partition p goes to live[p % live.length]), rebuilds each
+ * one's ledger from the state Redis holds for it (no disk: any consumer anywhere can take any
+ * partition), reads entries in order, decides them (PartitionLedger) and commits each batch to
+ * Redis in one script; only a committed batch is acknowledged.
  */
 export class Consumer {
   readonly metrics = new ConsumerMetrics();
   private readonly owned = new Map<number, PartitionLedger>();
-  /** Partitions whose journal and Redis disagree: never consumed by this process, reported once. */
+  /** Partitions whose state in Redis cannot be read: never consumed by this process, reported once. */
   private readonly refused = new Set<number>();
   private partitions = 0;
   private stopping = false;
-  /** Partitions whose "busy" line was logged (once until taken). */
-  private readonly busyLogged = new Set<number>();
   /** Until then, membership is only heartbeated (after a Redis outage every heartbeat has lapsed). */
   private settleUntil = 0;
   private wake: (() => void) | undefined;
@@ -91,19 +88,15 @@ export class Consumer {
     try {
       await this.consume();
     } catch (error) {
-      // Ending on a fatal error: every journal closed (whole records; the next owner goes on from them).
-      for (const p of this.partitionsOwned) {
-        const ledger = this.owned.get(p);
-        this.owned.delete(p);
-        await ledger?.close().catch(() => undefined);
-      }
+        // Ending on a fatal error: nothing to close (the state is in Redis, as of the last commit).
+      this.owned.clear();
       throw error;
     }
   }
 
   private async consume(): Promise<void> {
     const { options } = this;
-    this.log('started', { prefix: options.prefix, journal: options.journal, leaseMs: options.leaseMs });
+    this.log('started', { prefix: options.prefix, leaseMs: options.leaseMs });
     while (!this.stopping && this.partitions === 0) {
       this.partitions = (await this.guard(() => this.transport.partitions())) ?? 0;
       if (this.partitions === 0) await this.pause(500);
@@ -113,7 +106,6 @@ export class Consumer {
     await this.guard(() => this.transport.heartbeat(options.owner, options.leaseMs));
     await this.pause(Math.min(1000, options.leaseMs / 3));
     let nextTick = 0;
-    let resync = false;
     let nextMetrics = Date.now() + options.metricsEveryMs;
     let lastRows = 0;
     while (!this.stopping) {
@@ -123,30 +115,24 @@ export class Consumer {
         nextTick = Date.now() + (waiting === true ? Math.min(100, options.leaseMs / 3) : options.leaseMs / 3);
       }
       if (this.owned.size === 0) {
-        await this.pause(Math.max(0, Math.min(BLOCK_MS, nextTick - Date.now())));
-        continue;
-      }
-      if (resync) {
-        // A read failed: Redis may have handed us entries whose reply never arrived. They are
-        // pending for us and come before anything newer, so they are taken first.
-        resync = (await this.guard(async () => {
-          for (const p of this.partitionsOwned) await this.applyPending(p);
-          return false;
-        })) ?? true;
+        await this.pause(Math.max(0, Math.min(200, nextTick - Date.now())));
         continue;
       }
       let read: Map<number, LogEntry[]>;
       try {
-        read = await this.transport.read(this.partitionsOwned, options.owner, options.batch, BLOCK_MS);
+        read = await this.transport.read(new Map([...this.owned].map(([p, ledger]) => [p, ledger.position])), options.batch);
       } catch (error) {
         if (fatal(error)) throw error;
-        resync = true;
         this.metrics.retries++;
         this.log('retrying', { error: message(error) });
         await this.pause(backoff(0));
         continue;
       }
-      await this.processAll(read);
+      if (read.size === 0) await this.pause(Math.min(IDLE_MS, nextTick - Date.now()));
+      else {
+        await this.processAll(read);
+        if ([...read.values()].every((entries) => entries.length < options.batch)) await this.pause(Math.min(LINGER_MS, nextTick - Date.now()));
+      }
       if (Date.now() >= nextMetrics) {
         const seconds = (Date.now() - nextMetrics + options.metricsEveryMs) / 1000;
         nextMetrics = Date.now() + options.metricsEveryMs;
@@ -198,101 +184,68 @@ export class Consumer {
   }
 
   private async acquire(p: number): Promise<void> {
-    const { owner, leaseMs, journal, prefix, fsync, maxDeliveries } = this.options;
+    const { owner, leaseMs, maxDeliveries } = this.options;
     if (!(await this.transport.lease(p, owner, leaseMs))) return; // its last owner has not let go yet
+    const started = performance.now();
+    const stored = await this.transport.loadPartition(p);
     let ledger: PartitionLedger;
     try {
-      ledger = PartitionLedger.open(journal, prefix, p, owner, fsync, (line) => this.log('journal', { partition: p, message: line }), maxDeliveries);
+      ledger = PartitionLedger.restore(stored, p, this.partitions, owner, maxDeliveries);
     } catch (error) {
-      if (error instanceof DirectoryError) throw error;
       await this.transport.release(p, owner);
-      if (!this.busyLogged.has(p)) this.log('partition_busy', { partition: p, error: message(error) });
-      this.busyLogged.add(p);
-      return;
-    }
-    this.busyLogged.delete(p);
-    this.owned.set(p, ledger);
-    try {
-      await this.takeOver(p, ledger);
-    } catch (error) {
-      // Nothing is half-taken: the partition is let go and taken again from its journal next time.
-      if (this.owned.get(p) === ledger) {
-        this.owned.delete(p);
-        await ledger.close();
-        await this.transport.release(p, owner).catch(() => undefined);
-      }
-      throw error;
-    }
-  }
-
-  /** A partition just opened: check it against Redis, relay its last batch if uncommitted, apply what was left pending. */
-  private async takeOver(p: number, ledger: PartitionLedger): Promise<void> {
-    const committed = await this.transport.committed(p);
-    const outbox = committed === ledger.position ? undefined : ledger.lastOutbox();
-    if (committed !== ledger.position && (outbox === undefined || (outbox.prevId ?? '') !== committed)) {
-      this.owned.delete(p);
-      await ledger.close();
-      await this.transport.release(p, this.options.owner);
       this.refused.add(p);
-      this.log('error', {
-        partition: p,
-        error: `partition ${p}: Redis has committed up to '${committed}' but journal '${ledger.dir}' is at '${ledger.position}'; they are not one cluster's (every consumer must share one --journal DIR, and Redis must keep its data: appendonly yes)`,
-      });
+      this.log('error', { partition: p, error: `partition ${p}: its state in Redis cannot be read (${message(error)}); not consuming it` });
       return;
     }
-    if (outbox !== undefined) {
-      // The last owner journaled this batch and died before its commit: relay it now.
-      this.metrics.relayedAgain++;
-      this.log('relayed_again', { partition: p, lastId: outbox.lastId, events: outbox.events.length });
-      if (!(await this.commit(p, ledger.commitOf(outbox)))) return;
+    const loadMs = Math.round(performance.now() - started);
+    this.owned.set(p, ledger);
+    // Entries wait after the position: count this takeover there (an entry every owner dies on becomes a dead letter).
+    const waiting = (await this.transport.lastId(p)) !== ledger.position;
+    if (waiting) {
+      ledger.takeovers = await this.transport.takenOver(p, ledger.position);
+      if (ledger.takeovers > 1) this.metrics.takenOver++;
     }
-    const pending = await this.applyPending(p);
-    this.log('partition_acquired', { partition: p, position: ledger.position, pending });
+    this.log('partition_acquired', { partition: p, position: ledger.position, transactions: ledger.ledger.book.size, loadMs, waiting });
   }
 
-  /**
-   * Takes every entry of p delivered and not acknowledged (a dead owner's, or ours whose read
-   * reply was lost) and applies them in order; returns how many. Entries at or before the
-   * journal's position are only acknowledged.
-   */
-  private async applyPending(p: number): Promise<number> {
-    const pending = await this.transport.claimPending(p, this.options.owner, this.options.batch);
-    if (pending.length > 0) this.metrics.takenOver += pending.length;
-    for (let at = 0; at < pending.length && this.owned.has(p); at += this.options.batch) {
-      await this.process(p, pending.slice(at, at + this.options.batch));
-    }
-    return pending.length;
-  }
-
-  private async process(p: number, entries: LogEntry[]): Promise<void> {
-    await this.processAll(new Map([[p, entries]]));
-  }
-
-  /**
-   * Decides and journals each partition's entries, flushes those journals together, then sends
-   * every commit at once (pipelined on one connection) and waits for them all.
-   */
+  /** Decides each partition's entries, then sends every commit at once (one round trip for all) and waits for them all. */
   private async processAll(read: Map<number, LogEntry[]>): Promise<void> {
     const batches: { p: number; ledger: PartitionLedger; prepared: Prepared }[] = [];
     for (const [p, entries] of read) {
       const ledger = this.owned.get(p);
       if (ledger !== undefined) batches.push({ p, ledger, prepared: ledger.prepare(entries) });
     }
-    await Promise.all(batches.map(({ ledger }) => ledger.flush()));
     await Promise.all(
-      batches.map(async ({ p, prepared }) => {
-        if (prepared.seen.length > 0) await this.guard(() => this.transport.ack(p, prepared.seen));
+      batches.map(async ({ p, ledger, prepared }) => {
         const commit = prepared.commit;
-        if (commit === undefined || !(await this.commit(p, commit))) return;
+        if (commit === undefined) return;
+        const changesId = await this.commit(p, commit);
+        if (changesId === undefined) return;
+        ledger.committed(changesId, (commit.changes?.length ?? 0) / 16);
         this.metrics.rows += prepared.rows;
         this.metrics.deadLetters += commit.dead.length;
         for (const dead of commit.dead) this.log('dead_letter', { partition: p, id: dead.id, error: dead.error });
+        if (ledger.snapshotDue()) await this.snapshot(p, ledger);
       }),
     );
   }
 
-  /** Commits a journaled batch, retrying with backoff; false if the partition was lost instead. */
-  private async commit(p: number, commit: Commit): Promise<boolean> {
+  /** Writes p's snapshot to Redis (trimming its changelog); a failure only leaves the changelog longer. */
+  private async snapshot(p: number, ledger: PartitionLedger): Promise<void> {
+    const { position, changesId, bytes, transactions } = ledger.snapshot();
+    try {
+      if (await this.transport.saveSnapshot(p, this.options.owner, position, changesId, bytes)) {
+        ledger.snapshotSaved(transactions);
+        this.metrics.snapshots++;
+      }
+    } catch (error) {
+      if (fatal(error)) throw error;
+      this.log('retrying', { partition: p, error: `snapshot: ${message(error)}` });
+    }
+  }
+
+  /** Commits a decided batch, retrying with backoff; its changelog id, or undefined if the partition was lost instead. */
+  private async commit(p: number, commit: Commit): Promise<string | undefined> {
     for (let attempt = 0; ; attempt++) {
       let result: CommitResult;
       try {
@@ -306,28 +259,28 @@ export class Consumer {
       }
       if (result.kind === 'ok' || result.kind === 'done') {
         this.metrics.commits++;
-        return true;
+        // 'done': committed by the try whose reply was lost; its changelog id is unknown, so the next snapshot holds up to the one before.
+        return result.kind === 'ok' ? result.changesId : '';
       }
+      // The ledger in hand is ahead of Redis now: it is dropped, and rebuilt from Redis if the partition comes back.
       if (result.kind === 'lease') await this.drop(p, 'lease lost before the commit');
-      else if (result.kind === 'cursor') {
-        this.refused.add(p);
-        this.log('error', { partition: p, error: `partition ${p}: committed position moved to '${result.at}' by someone else (expected '${commit.prevId}')` });
-        await this.drop(p, 'position conflict');
-      }
-      return false;
+      else if (result.kind === 'cursor') await this.drop(p, `committed position moved to '${result.at}' by someone else (expected '${commit.prevId}'); rebuilt from Redis when taken again`);
+      return undefined;
     }
   }
 
   /**
-   * Stops consuming p: its journal closed (snapshotted) first; then, when it is handed over, the
-   * lease let go (`partition_released`); when it was lost, the lease is not ours to let go
-   * (`partition_lost`).
+   * Stops consuming p. Handed over: a last snapshot first (the next owner rebuilds it at once),
+   * then the lease let go (`partition_released`); lost: the lease is not ours to let go, and
+   * nothing is written (`partition_lost`).
    */
   private async letGo(p: number, why: string, handOver: boolean): Promise<void> {
     const ledger = this.owned.get(p);
     this.owned.delete(p);
-    await ledger?.close();
-    if (handOver) await this.transport.release(p, this.options.owner);
+    if (handOver) {
+      if (ledger?.snapshotDue(true)) await this.snapshot(p, ledger);
+      await this.transport.release(p, this.options.owner);
+    }
     this.log(handOver ? 'partition_released' : 'partition_lost', { partition: p, reason: why });
   }
 
@@ -349,11 +302,10 @@ export class Consumer {
       rows: m.rows,
       partitions: owned,
       lag: Object.fromEntries([...backlog].map(([p, b]) => [p, b.lag])),
-      pending: Object.fromEntries([...backlog].map(([p, b]) => [p, b.pending])),
       retries: m.retries,
       deadLetters: m.deadLetters,
-      relayedAgain: m.relayedAgain,
       takenOver: m.takenOver,
+      snapshots: m.snapshots,
     });
   }
 

@@ -13,18 +13,16 @@ export function prometheusText(owner: string, consumer: Consumer): string {
     `payrun_commits_total{${label}} ${m.commits}`,
     '# TYPE payrun_retries_total counter',
     `payrun_retries_total{${label}} ${m.retries}`,
-    '# HELP payrun_taken_over_total Entries taken over from consumers that stopped before acknowledging them.',
+    '# HELP payrun_taken_over_total Partitions taken over again at a position where an earlier owner stopped before committing.',
     '# TYPE payrun_taken_over_total counter',
     `payrun_taken_over_total{${label}} ${m.takenOver}`,
     '# TYPE payrun_dead_letters_total counter',
     `payrun_dead_letters_total{${label}} ${m.deadLetters}`,
     '# TYPE payrun_partitions_owned gauge',
     `payrun_partitions_owned{${label}} ${consumer.partitionsOwned.length}`,
-    '# HELP payrun_partition_lag Entries of the partition not yet delivered (as of the last metrics line).',
+    '# HELP payrun_partition_lag Entries of the partition published and not yet committed (as of the last metrics line).',
     '# TYPE payrun_partition_lag gauge',
     ...[...m.backlog].map(([p, b]) => `payrun_partition_lag{${label},partition="${p}"} ${b.lag}`),
-    '# TYPE payrun_partition_pending gauge',
-    ...[...m.backlog].map(([p, b]) => `payrun_partition_pending{${label},partition="${p}"} ${b.pending}`),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -1,169 +1,216 @@
-import { join } from 'node:path';
 import { Ledger } from '../domain/ledger.js';
-import { namesAccount, type RejectReason } from '../domain/rejectReason.js';
-import { DUPLICATE_FLAG } from '../domain/txType.js';
-import { RunStats } from '../engine/runStats.js';
+import { namesAccount, RejectReason } from '../domain/rejectReason.js';
+import { DUPLICATE_FLAG, ownsTxId } from '../domain/txType.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
-import type { OutboxPayload } from '../journal/format.js';
-import { type FsyncMode } from '../journal/fsyncMode.js';
-import { JournaledInput } from '../journal/journaledInput.js';
-import { decideRowEvents } from '../engine/decideRows.js';
-import { compareIds, partitionInputId } from './keys.js';
+import { decodeChunk, type ReadChunk } from './chunkEntry.js';
+import { EventWriter } from './eventCodec.js';
+import { compareIds } from './keys.js';
+import { encodeChanges, encodeSnapshot, restoreLedger, type StoredPartition } from './partitionState.js';
 import type { Commit, DeadLetter, LogEntry } from './transport.js';
 
-const CRLF = Buffer.from('\r\n');
-/** An entry handed out more often than this without a commit is a dead letter (a poison row). */
+/** An entry handed out more often than this without a commit is a dead letter (a poison entry). */
 export const DEFAULT_MAX_DELIVERIES = 10;
-/** Outbox entries that are dead letters, not row events (both are relayed by one commit). */
-const DEAD = 'dead-letter';
+/** A row's outcome while it is set aside: its client belongs to another partition. */
+const STRAY = 255;
+/** Snapshot once the changelog holds this many changes, or half as many as the last snapshot's transactions if more. */
+const SNAPSHOT_MIN_CHANGES = 200_000;
 
 /** What one batch of entries comes to: a commit to make, and/or ids only to acknowledge (already applied). */
 export interface Prepared {
   commit?: Commit;
-  /** Entries at or before the journal's position: applied by an earlier owner, only acknowledged. */
+  /** Entries at or before the position: already decided (never applied twice). */
   seen: string[];
   rows: number;
 }
 
-function deadLetterOf(entry: LogEntry, maxDeliveries: number): string | undefined {
-  if (entry.deliveries !== undefined && entry.deliveries > maxDeliveries) {
-    return `delivered ${entry.deliveries} times and never committed (every consumer that took it stopped before its commit)`;
-  }
-  if (entry.row === undefined) return "no 'r' field (the row's text)";
-  if (entry.line === undefined || !/^[1-9]\d{0,15}$/.test(entry.line)) return "no 'l' field (the row's line number)";
-  if (entry.row.includes(10)) return 'the row text holds a line break';
-  if (entry.row.every((c) => c === 32 || c === 9)) return 'the row text is blank';
-  return undefined;
+/** A chunk and the entry it came in. */
+type EntryChunk = ReadChunk & { id: string };
+
+/** Counts the CRLF-ended rows of a chunk's text as the parser will see them, or -1 if a line is blank (not a row). */
+function rowsOf(chunk: ReadChunk, batch: RowBatch, row: ParsedRow): number {
+  parseLines(chunk.text, 0, chunk.text.length, batch, row);
+  return batch.count === batch.lines ? batch.count : -1;
 }
 
 /**
- * One partition's ledger in a consumer: its journal (DIR/p<k>, the durable ledger as for a
- * file, with the partition stream as one never-ending input), its accounts, and where in the
- * stream it is. Entries are decided in id order; a batch is journaled (rows, then an Outbox
- * record with its events and new position, durable) before its commit is handed out.
+ * One partition's ledger in a consumer: rebuilt from the state Redis holds for it (any consumer,
+ * on any machine, can), it decides entries in id order and hands out each batch's commit; only
+ * the lease holder's commits are accepted, so the state in Redis moves one batch at a time.
  */
 export class PartitionLedger {
   private readonly row = new ParsedRow();
   private batch = new RowBatch(1024);
-  readonly stats = new RunStats();
+  /** Clients a batch touched (a mark per client id, cleared after each batch). */
+  private readonly touched = new Uint8Array(65_536);
+  /** Changes in Redis's changelog since its snapshot; the id of the last one; the snapshot's transactions. */
+  private changed: number;
+  private snapshotSize = 0;
+  private changesId = '';
+  /** Times this partition was taken over at its position with entries waiting (the first entry after it has been handed out that often). */
+  takeovers = 0;
 
   private constructor(
     readonly partition: number,
-    private readonly journal: JournaledInput,
+    private readonly partitions: number,
     readonly ledger: Ledger,
+    /** The id of the last entry decided ('' before any). */
+    public position: string,
     private readonly owner: string,
     private readonly maxDeliveries: number,
-  ) {}
-
-  static open(dir: string, prefix: string, p: number, owner: string, fsync: FsyncMode, warn: (line: string) => void, maxDeliveries = DEFAULT_MAX_DELIVERIES): PartitionLedger {
-    // The partition stream is one journal input that never ends: resumed by whoever takes the partition.
-    const claim = { kind: 'partition', id: partitionInputId(prefix, p), name: `${prefix}:tx:${p}`, label: `partition ${p} of '${prefix}'` } as const;
-    const journal = JournaledInput.open(join(dir, `p${p}`), claim, { fsync, warn });
-    return new PartitionLedger(p, journal, Ledger.fromState(journal.state), owner, maxDeliveries);
+    changed: number,
+  ) {
+    this.changed = changed;
   }
 
-  get dir(): string {
-    return this.journal.dir;
+  /** The ledger of partition p as stored in Redis; throws (in words) when the stored state cannot be read. */
+  static restore(stored: StoredPartition, p: number, partitions: number, owner: string, maxDeliveries = DEFAULT_MAX_DELIVERIES): PartitionLedger {
+    const changed = stored.changes.reduce((n, [, bytes]) => n + bytes.length / 16, 0);
+    const ledger = new PartitionLedger(p, partitions, restoreLedger(stored), stored.position, owner, maxDeliveries, changed);
+    ledger.changesId = stored.changes.at(-1)?.[0] ?? '';
+    ledger.snapshotSize = stored.snapshot === undefined ? 0 : (stored.snapshot.length - 8) / 16;
+    return ledger;
   }
 
-  /** The id of the last entry journaled ('' before any). */
-  get position(): string {
-    return this.journal.entry?.outbox?.lastId ?? '';
+  /** A batch was committed: its changelog entry is changesId. */
+  committed(changesId: string, changes: number): void {
+    if (changesId !== '') this.changesId = changesId;
+    this.changed += changes;
   }
 
-  /** The last batch's outbox, to relay again when Redis has not committed it (a crash in between). */
-  lastOutbox(): OutboxPayload | undefined {
-    return this.journal.lastOutbox();
+  /**
+   * A snapshot is due: the changelog has grown to half the last snapshot (so a takeover reads at
+   * most about 1.5 times the partition's transactions, and snapshots cost a few writes per change
+   * amortized); or with `any`, if anything changed.
+   */
+  snapshotDue(any = false): boolean {
+    return any ? this.changed > 0 : this.changed >= Math.max(SNAPSHOT_MIN_CHANGES, this.snapshotSize / 2);
   }
 
-  /** The commit of a journaled Outbox record, rebuilt from it and the ledger (which is as of that record). */
-  commitOf(outbox: OutboxPayload): Commit {
-    const events: string[] = [];
-    const dead: DeadLetter[] = [];
-    const clients = new Set<number>();
-    const ack: string[] = [];
-    for (const text of outbox.events) {
-      const event = JSON.parse(text) as { id: string; result: string; client?: number; error?: string };
-      ack.push(event.id);
-      if (event.result === DEAD) dead.push({ id: event.id, error: event.error ?? '' });
-      else {
-        events.push(text);
-        if (event.client !== undefined) clients.add(event.client);
-      }
-    }
-    return { partition: this.partition, owner: this.owner, prevId: outbox.prevId ?? '', lastId: outbox.lastId, events, accounts: this.accountsOf(clients), dead, ack };
+  /** A snapshot as of the committed position, and the changelog entry it holds up to. */
+  snapshot(): { position: string; changesId: string; bytes: Buffer; transactions: number } {
+    return { position: this.position, changesId: this.changesId, bytes: encodeSnapshot(this.ledger), transactions: this.ledger.book.size };
   }
 
-  /** Makes the batches prepared so far durable (per --fsync): before their commits go out. */
-  flush(): Promise<void> {
-    return this.journal.flush();
+  snapshotSaved(transactions: number): void {
+    this.changed = 0;
+    this.snapshotSize = transactions;
   }
 
-  /** Decides and journals (not yet durably: flush()) the entries after the journal's position (in id order); returns what to commit. */
+  /** Decides the entries after the position (in id order) into the ledger; returns what to commit. */
   prepare(entries: LogEntry[]): Prepared {
     const seen: string[] = [];
     const fresh: LogEntry[] = [];
-    const position = this.position;
     for (const entry of entries) {
-      if (compareIds(entry.id, position) <= 0) seen.push(entry.id);
+      if (compareIds(entry.id, this.position) <= 0) seen.push(entry.id);
       else fresh.push(entry);
     }
     if (fresh.length === 0) return { seen, rows: 0 };
     fresh.sort((a, b) => compareIds(a.id, b.id));
 
-    const good: LogEntry[] = [];
     const dead: DeadLetter[] = [];
+    const chunks: EntryChunk[] = [];
     for (const entry of fresh) {
-      const error = deadLetterOf(entry, this.maxDeliveries);
-      if (error === undefined) good.push(entry);
-      else dead.push({ id: entry.id, error });
+      if (entry === fresh[0] && entry.deliveries === undefined && this.takeovers > 0) entry.deliveries = this.takeovers;
+      const error = this.unreadable(entry);
+      if (typeof error === 'string') dead.push({ id: entry.id, error });
+      else chunks.push({ ...error, id: entry.id });
     }
-    const parts: Buffer[] = [];
-    for (const entry of good) parts.push(entry.row!, CRLF);
-    const text = Buffer.concat(parts);
-    if (this.batch.capacity < Math.max(good.length, rowCapacityFor(0))) this.batch = new RowBatch(Math.max(good.length, 2 * this.batch.capacity));
-    const batch = this.batch;
-    parseLines(text, 0, text.length, batch, this.row);
-    if (batch.count !== good.length) throw new Error(`partition ${this.partition}: ${good.length} entries parsed as ${batch.count} rows`);
-    good.forEach((entry, i) => {
-      if (entry.duplicate === '1') batch.type[i] = batch.type[i]! | DUPLICATE_FLAG;
-    });
+    const { batch, text, rows } = this.parseChunks(chunks, dead);
+    const input = new Uint32Array(rows);
+    const line = new Uint32Array(rows);
+    let at = 0;
+    for (const chunk of chunks) {
+      for (let i = 0; i < chunk.lines.length; i++, at++) {
+        input[at] = chunk.input;
+        line[at] = chunk.lines[i]!;
+        if (chunk.duplicate[i] === 1) batch.type[at] = batch.type[at]! | DUPLICATE_FLAG;
+      }
+    }
     const p = this.partition;
-    const events = decideRowEvents(this.ledger, batch, 0, this.stats, {
-      origin: (i) => ({ line: Number(good[i]!.line), id: good[i]!.id, partition: p }),
-    });
-    const clients = new Set<number>();
-    for (let i = 0; i < batch.count; i++) if (namesAccount(batch.reason[i] as RejectReason)) clients.add(batch.client[i]!);
-
-    const prevId = position;
-    const lastId = fresh[fresh.length - 1]!.id;
-    const input = this.journal.begin();
-    if (batch.count > 0) {
-      const place = { offset: input.nextOffset, base: input.nextLine, nextOffset: input.nextOffset + text.length, nextLine: input.nextLine + batch.lines };
-      this.journal.record(batch, place);
+    for (let i = 0; i < rows; i++) {
+      if (batch.reason[i] === RejectReason.None && batch.client[i]! % this.partitions !== p) batch.reason[i] = STRAY;
     }
-    const outboxEvents = events.concat(dead.map((d) => JSON.stringify({ id: d.id, partition: p, result: DEAD, error: d.error })));
-    this.journal.recordOutbox(lastId, outboxEvents, prevId);
-    if (this.journal.snapshotDue) this.journal.snapshot(this.ledger.exportState());
-    const ack = fresh.map((entry) => entry.id);
-    return { seen, rows: batch.count, commit: { partition: p, owner: this.owner, prevId, lastId, events, accounts: this.accountsOf(clients), dead, ack } };
-  }
-
-  private accountsOf(clients: Iterable<number>): Map<number, string> {
-    const { available, held, flags } = this.ledger;
+    const events = new EventWriter(p, rows);
+    // Typed arrays, not Sets: tx ids above 2^31 are heap numbers, and a Set of them costs more than the decision itself.
+    const touched = this.touched;
+    const clients: number[] = [];
+    const txs = new Uint32Array(rows);
+    let changed = 0;
+    const { ledger } = this;
+    const { available, held, flags } = ledger;
+    const { type, client, tx, amount, start, end, reason } = batch;
+    for (let i = 0; i < rows; i++) {
+      let outcome = reason[i]!;
+      const kind = type[i]! & ~DUPLICATE_FLAG;
+      const c = client[i]!;
+      if (outcome === STRAY) {
+        dead.push({ id: `${input[i]}-${line[i]}`, error: `client ${c} belongs to partition ${c % this.partitions}, not ${p} (a row published elsewhere than by payrun publish)` });
+        continue;
+      }
+      if (outcome === RejectReason.None) outcome = ledger.apply(kind, c, tx[i]!, amount[i]!, (type[i]! & DUPLICATE_FLAG) !== 0);
+      if (namesAccount(outcome as RejectReason)) {
+        if (touched[c] === 0) {
+          touched[c] = 1;
+          clients.push(c);
+        }
+        if (ownsTxId(kind) ? outcome !== RejectReason.DuplicateTx : outcome === RejectReason.None) txs[changed++] = tx[i]!;
+        events.addRow(input[i]!, line[i]!, outcome as RejectReason, kind, c, tx[i]!, amount[i]!, available[c]!, held[c]!, flags[c]!);
+      } else {
+        events.addRow(input[i]!, line[i]!, outcome as RejectReason, kind, c, tx[i]!, amount[i]!, 0, 0, 0, text.subarray(start[i]!, end[i]!));
+      }
+    }
+    const prevId = this.position;
+    this.position = fresh[fresh.length - 1]!.id;
+    this.takeovers = 0;
     const accounts = new Map<number, string>();
-    for (const c of clients) accounts.set(c, `${available[c]} ${held[c]} ${flags[c]}`);
-    return accounts;
+    for (const c of clients) {
+      touched[c] = 0;
+      accounts.set(c, `${available[c]} ${held[c]} ${flags[c]}`);
+    }
+    const commit: Commit = {
+      partition: p,
+      owner: this.owner,
+      prevId,
+      lastId: this.position,
+      events: events.count > 0 ? events.finish() : undefined,
+      changes: changed > 0 ? encodeChanges(ledger, txs, changed) : undefined,
+      accounts,
+      dead,
+      entries: fresh.length,
+    };
+    return { seen, rows: events.count, commit };
   }
 
-  /** Snapshots what changed and lets go of the journal (another consumer may take the partition next). */
-  async close(): Promise<void> {
-    try {
-      if (this.journal.pause()) this.journal.snapshot(this.ledger.exportState());
-    } finally {
-      await this.journal.close();
+  /** Why an entry cannot be applied, or its chunk. */
+  private unreadable(entry: LogEntry): string | ReadChunk {
+    if (entry.deliveries !== undefined && entry.deliveries > this.maxDeliveries) {
+      return `taken over ${entry.deliveries} times and never committed (every consumer that took it stopped before its commit)`;
     }
+    const chunk = decodeChunk(entry);
+    if (typeof chunk === 'string') return chunk;
+    let lfs = 0;
+    for (let at = chunk.text.indexOf(10); at >= 0; at = chunk.text.indexOf(10, at + 1)) lfs++;
+    if (lfs !== chunk.lines.length || chunk.text[chunk.text.length - 1] !== 10) return `the 'r' field holds ${lfs} line ends for ${chunk.lines.length} lines`;
+    return chunk;
+  }
+
+  /** The chunks' rows parsed as one batch; a chunk with a blank line (not a row) is a dead letter instead. */
+  private parseChunks(chunks: EntryChunk[], dead: DeadLetter[]): { batch: RowBatch; text: Buffer; rows: number } {
+    const rows = chunks.reduce((n, chunk) => n + chunk.lines.length, 0);
+    const text = Buffer.concat(chunks.map((chunk) => chunk.text));
+    const capacity = Math.max(rows, rowCapacityFor(0));
+    if (this.batch.capacity < capacity) this.batch = new RowBatch(Math.max(capacity, 2 * this.batch.capacity));
+    parseLines(text, 0, text.length, this.batch, this.row);
+    if (this.batch.count === rows) return { batch: this.batch, text, rows };
+    // Rare: find the chunks whose rows the parser did not count as written, and set them aside.
+    const good = chunks.filter((chunk) => {
+      if (this.batch.capacity < rowCapacityFor(chunk.text.length)) this.batch = new RowBatch(rowCapacityFor(chunk.text.length));
+      if (rowsOf(chunk, this.batch, this.row) === chunk.lines.length) return true;
+      dead.push({ id: chunk.id, error: "the 'r' field holds a blank line (not a row)" });
+      return false;
+    });
+    return this.parseChunks(good, dead);
   }
 }

@@ -18,7 +18,7 @@ const REPLY_CLASS = {
   EXECABORT: 'permanent',
   // The consumer group exists already (the one caller that creates it expects this).
   BUSYGROUP: 'permanent',
-  // Redis Cluster, which payrun does not support (the commit script spans slots).
+  // Redis Cluster answers to a client that is not cluster-aware (--redis instead of --redis-cluster).
   MOVED: 'permanent',
   ASK: 'permanent',
   CROSSSLOT: 'permanent',
@@ -50,8 +50,8 @@ const HINT: Partial<Record<ReplyCode, string>> = {
   NOAUTH: 'this server needs a password: give it with --redis-password-file FILE or REDIS_PASSWORD',
   NOPERM: "the Redis user lacks a permission payrun needs (it runs scripts and reads and writes every key under its prefix)",
   WRONGTYPE: 'a key under the prefix holds a value of another type than payrun keeps there (another program\'s key? use another --prefix)',
-  MOVED: 'Redis Cluster is not supported; use one Redis server',
-  CROSSSLOT: 'Redis Cluster is not supported; use one Redis server',
+  MOVED: 'this server is part of a Redis Cluster: give its nodes with --redis-cluster',
+  CROSSSLOT: 'this server is part of a Redis Cluster: give its nodes with --redis-cluster',
 };
 
 /** An error reply's code, or undefined for anything that is not an error reply (a transport failure). */

@@ -21,6 +21,8 @@ export interface RedisTarget {
   display: string;
   /** Whether the password came in the URL (it shows in process listings until payrun starts). */
   passwordInUrl: boolean;
+  /** `--redis-cluster`: the seed nodes of a Redis Cluster (host and port above are the first). */
+  nodes?: { host: string; port: number }[];
 }
 
 export interface PasswordSources {
@@ -118,5 +120,35 @@ export function redisTarget(raw: string, sources: PasswordSources = {}): RedisTa
     tls: scheme === 'rediss',
     display: `${scheme}://${auth}${url.hostname}:${portNumber}${db !== 0 ? `/${db}` : ''}`,
     passwordInUrl: inUrl !== undefined,
+  };
+}
+
+/**
+ * Parses `--redis-cluster URL[,URL...]`: the seed nodes of a Redis Cluster, each a URL as for
+ * --redis (DB 0 only: a cluster has no other), with one scheme and one set of credentials.
+ */
+export function redisClusterTarget(raw: string, sources: PasswordSources = {}): RedisTarget {
+  const urls = raw.split(',').map((url) => url.trim()).filter((url) => url !== '');
+  if (urls.length === 0) throw new RedisTargetError('--redis-cluster names no node; expected URL[,URL...]');
+  const targets = urls.map((url) => {
+    try {
+      return redisTarget(url, sources);
+    } catch (error) {
+      if (error instanceof RedisTargetError) throw new RedisTargetError(error.message.replace(/^--redis /, '--redis-cluster '));
+      throw error;
+    }
+  });
+  const first = targets[0]!;
+  for (const target of targets) {
+    if (target.db !== 0) throw new RedisTargetError(`--redis-cluster '${target.display}': a Redis Cluster has database 0 only`);
+    if (target.tls !== first.tls || target.username !== first.username || target.password !== first.password) {
+      throw new RedisTargetError('--redis-cluster: every node must have the same scheme, user and password');
+    }
+  }
+  return {
+    ...first,
+    display: targets.map((target) => target.display).join(','),
+    passwordInUrl: targets.some((target) => target.passwordInUrl),
+    nodes: targets.map(({ host, port }) => ({ host, port })),
   };
 }

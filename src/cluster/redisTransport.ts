@@ -1,10 +1,12 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClusterKeys, GROUP } from './keys.js';
-import { COMMIT, LEASE, PUBLISH, RELEASE } from './redisScripts.js';
-import { isPermanent, type RedisRefused, refusalOf, replyCode } from './redisReply.js';
+import { type Chunk, encodeChunk } from './chunkEntry.js';
+import { ClusterKeys } from './keys.js';
+import type { StoredPartition } from './partitionState.js';
+import { COMMIT, LEASE, RELEASE, SNAPSHOT } from './redisScripts.js';
+import { isPermanent, type RedisRefused, refusalOf } from './redisReply.js';
 import type { RedisTarget } from './redisTarget.js';
-import type { Commit, CommitResult, LogEntry, PublishCounts, PublishedRow, Transport } from './transport.js';
+import type { Commit, CommitResult, LogEntry, PublishCounts, Transport } from './transport.js';
 
 export interface RedisTransportOptions {
   prefix: string;
@@ -20,7 +22,7 @@ export interface RedisTransportOptions {
 
 type Raw = Buffer | null | Raw[];
 
-/** The key-value pairs of a raw stream entry's fields. */
+/** A raw stream entry's fields, by name (a stray entry may lack any). */
 function entryOf(raw: Raw[]): LogEntry {
   const id = String(raw[0]);
   const fields = (raw[1] ?? []) as Buffer[];
@@ -28,9 +30,10 @@ function entryOf(raw: Raw[]): LogEntry {
   for (let f = 0; f + 1 < fields.length; f += 2) {
     const name = fields[f]!.toString();
     const value = fields[f + 1]!;
-    if (name === 'r') entry.row = value;
-    else if (name === 'l') entry.line = value.toString();
-    else if (name === 'd') entry.duplicate = value.toString();
+    if (name === 'r') entry.rows = value;
+    else if (name === 'l') entry.lines = value;
+    else if (name === 'n') entry.input = value.toString();
+    else if (name === 'd') entry.duplicates = value;
   }
   return entry;
 }
@@ -39,9 +42,6 @@ function entryOf(raw: Raw[]): LogEntry {
 export class RedisTransport implements Transport {
   readonly keys: ClusterKeys;
   private readonly redis: Redis;
-  private blocking: Redis | undefined;
-  /** Fails the read in flight when the reader's connection drops (ioredis drops, never settles, an unresent command). */
-  private readerLost: ((error: Error) => void) | undefined;
   private down = false;
   private giveUp: NodeJS.Timeout | undefined;
   /** Set once the wait for an unreachable Redis was given up. */
@@ -63,26 +63,27 @@ export class RedisTransport implements Transport {
     this.redis = this.connect();
   }
 
-  /** `resend`: commands in flight when the connection drops are sent again (never for reads: a lost reply must surface). */
-  private connect(resend = true): Redis {
-    const { host, port, db, username, password, tls } = this.target;
-    const redis = new Redis({
-      host,
-      port,
-      db,
+  /** Commands in flight when the connection drops are sent again: every command payrun sends may be (the scripts check where they are). */
+  private connect(): Redis {
+    const { host, port, db, username, password, tls, nodes } = this.target;
+    const retry = (times: number): number | null => (this.options.patient || times < 3 ? Math.min(50 * 2 ** times, 2000) : null);
+    const common = {
       username,
       password,
       tls: tls ? {} : undefined,
-      autoResendUnfulfilledCommands: resend,
+      autoResendUnfulfilledCommands: true,
       maxRetriesPerRequest: this.options.patient ? null : 1,
-      retryStrategy: (times) => (this.options.patient || times < 3 ? Math.min(50 * 2 ** times, 2000) : null),
       connectTimeout: 5000,
-      lazyConnect: false,
-    });
+    };
+    // A Redis Cluster client has the same commands; each of ours names keys of one slot only.
+    const redis =
+      nodes === undefined
+        ? new Redis({ host, port, db, ...common, retryStrategy: retry, lazyConnect: false })
+        : (new Cluster(nodes, { redisOptions: common, clusterRetryStrategy: retry, enableReadyCheck: true, slotsRefreshTimeout: 5000 }) as unknown as Redis);
     redis.defineCommand('payrunLease', { numberOfKeys: 1, lua: LEASE });
     redis.defineCommand('payrunRelease', { numberOfKeys: 1, lua: RELEASE });
-    redis.defineCommand('payrunCommit', { numberOfKeys: 6, lua: COMMIT });
-    redis.defineCommand('payrunPublish', { numberOfKeys: 1, lua: PUBLISH });
+    redis.defineCommand('payrunCommit', { numberOfKeys: 8, lua: COMMIT });
+    redis.defineCommand('payrunSnapshot', { numberOfKeys: 6, lua: SNAPSHOT });
     redis.on('error', (error: Error) => (isPermanent(error) ? this.refuse(error) : this.wentDown(error.message)));
     redis.on('close', () => this.wentDown('connection closed'));
     redis.on('ready', () => {
@@ -99,14 +100,13 @@ export class RedisTransport implements Transport {
   /** Redis answered a permanent error (a wrong password at connect, say): stop reconnecting; every command in flight fails with it. */
   private refuse(error: unknown): void {
     this.refusal ??= refusalOf(error, this.target.display);
-    this.blocking?.disconnect();
     this.redis.disconnect();
   }
 
   /**
    * A pipeline's replies. ioredis resends single commands cut off by a dropped connection, but
    * aborts a pipeline in flight; a patient transport sends it again once Redis is back (until
-   * given up). Only idempotent pipelines come here: publish's rows (entry ids), group creation.
+   * given up). Only idempotent work comes here: publish's chunks (checked against the published line), group creation.
    */
   private async resent<T>(pipeline: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -144,14 +144,6 @@ export class RedisTransport implements Transport {
     this.options.onConnection?.('down', detail);
   }
 
-  private get reader(): Redis {
-    if (this.blocking === undefined) {
-      this.blocking = this.connect(false);
-      this.blocking.on('close', () => this.readerLost?.(new Error('the connection to Redis dropped during a read')));
-    }
-    return this.blocking;
-  }
-
   partitions(wanted?: number): Promise<number | undefined> {
     return this.answer(async () => {
       const { keys, redis } = this;
@@ -159,15 +151,6 @@ export class RedisTransport implements Transport {
       const stored = await redis.hget(keys.meta, 'partitions');
       if (stored === null) return undefined;
       const partitions = Number(stored);
-      if (wanted !== undefined) {
-        await this.resent(async () => {
-          const pipeline = redis.pipeline();
-          for (let p = 0; p < partitions; p++) pipeline.xgroup('CREATE', keys.partition(p), GROUP, '0', 'MKSTREAM');
-          for (const [error] of (await pipeline.exec()) ?? []) {
-            if (error && replyCode(error) !== 'BUSYGROUP') throw error;
-          }
-        });
-      }
       return partitions;
     });
   }
@@ -195,27 +178,39 @@ export class RedisTransport implements Transport {
     });
   }
 
-  publish(rows: Map<number, PublishedRow[]>): Promise<PublishCounts> {
+  publishedLines(n: number, partitions: number): Promise<number[]> {
+    return this.answer(() => Promise.all(Array.from({ length: partitions }, async (_, p) => Number((await this.redis.hget(this.keys.published(p), String(n))) ?? 0))));
+  }
+
+  /**
+   * Each partition's chunks in one MULTI (its entries and its published line move together: a
+   * publish killed at any moment has published whole chunks up to a line, and goes on after it).
+   */
+  publish(chunks: Map<number, Chunk[]>): Promise<PublishCounts> {
     return this.answer(async () => {
-          const counts = { added: 0, existing: 0 };
-      const send = async (): Promise<unknown[]> => {
-        const batch = this.redis.pipeline() as unknown as Scripts & { exec(): Promise<[Error | null, unknown][] | null> };
-        for (const [p, list] of rows) {
-          const args: (string | number | Buffer)[] = [];
-          for (const row of list) args.push(row.id, row.line, row.row, row.duplicate ? '1' : '0');
-          batch.payrunPublish(this.keys.partition(p), ...args);
+      const send = async (p: number, list: Chunk[], attempt: number): Promise<void> => {
+        let todo = list;
+        if (attempt > 0) {
+          // The last try's EXEC may have run and its reply been lost: only chunks after the published line go again.
+          const at = Number((await this.redis.hget(this.keys.published(p), String(list[0]!.input))) ?? 0);
+          todo = list.filter((chunk) => chunk.lines[0]! > at);
+          if (todo.length === 0) return;
         }
-        return ((await batch.exec()) ?? []).map(([error, reply]) => {
-          if (error) throw error;
-          return reply;
-        });
+        const multi = this.redis.multi();
+        for (const chunk of todo) multi.xadd(this.keys.partition(p), '*', ...encodeChunk(chunk));
+        const last = todo[todo.length - 1]!;
+        multi.hset(this.keys.published(p), String(last.input), last.lines[last.lines.length - 1]!);
+        for (const [error] of (await multi.exec()) ?? []) if (error) throw error;
       };
-      for (const reply of await this.resent(send)) {
-        const [added, existing] = reply as [number, number];
-        counts.added += added;
-        counts.existing += existing;
-      }
-      return counts;
+      await Promise.all(
+        [...chunks].map(([p, list]) => {
+          let attempt = 0;
+          return this.resent(() => send(p, list, attempt++));
+        }),
+      );
+      let added = 0;
+      for (const list of chunks.values()) for (const chunk of list) added += chunk.lines.length;
+      return { added };
     });
   }
 
@@ -254,66 +249,74 @@ export class RedisTransport implements Transport {
 
   committed(p: number): Promise<string> {
     return this.answer(async () => {
-      return (await this.redis.hget(this.keys.progress, String(p))) ?? '';
+      return (await this.redis.hget(this.keys.progress(p), 'at')) ?? '';
     });
   }
 
-  claimPending(p: number, owner: string, count: number): Promise<LogEntry[]> {
+  loadPartition(p: number): Promise<StoredPartition> {
     return this.answer(async () => {
-      const entries: LogEntry[] = [];
-      let start = '0-0';
-      do {
-        const reply = (await this.redis.callBuffer('XAUTOCLAIM', this.keys.partition(p), GROUP, owner, 0, start, 'COUNT', count)) as Raw[];
-        start = String(reply[0]);
-        for (const raw of reply[1] as Raw[][]) entries.push(entryOf(raw));
-      } while (start !== '0-0');
-      if (entries.length > 0) {
-        // How often each was handed out: an entry every consumer dies on is a dead letter, not a crash loop.
-        const pending = (await this.redis.xpending(this.keys.partition(p), GROUP, '-', '+', entries.length, owner)) as [string, string, number, number][];
-        const deliveries = new Map(pending.map(([id, , , times]) => [id, Number(times)]));
-        for (const entry of entries) entry.deliveries = deliveries.get(entry.id);
+      const { keys, redis } = this;
+      const replies = (await redis.multi().hget(keys.progress(p), 'at').getBuffer(keys.snapshot(p)).hgetall(keys.snapshotMeta(p)).hgetall(keys.accounts(p)).exec()) ?? [];
+      const [position, snapshot, meta, accounts] = replies.map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      }) as [string | null, Buffer | null, Record<string, string>, Record<string, string>];
+      // The changelog after the snapshot's last change (exclusive), page by page.
+      const changes: [string, Buffer][] = [];
+      let from = meta.changes ? `(${meta.changes}` : '-';
+      for (;;) {
+        const page = (await redis.callBuffer('XRANGE', keys.changes(p), from, '+', 'COUNT', 1000)) as Raw[][];
+        for (const raw of page) changes.push([String(raw[0]), ((raw[1] as Buffer[])[1] ?? Buffer.alloc(0)) as Buffer]);
+        if (page.length < 1000) break;
+        from = `(${String(page[page.length - 1]![0])}`;
       }
-      return entries;
+      return {
+        position: position ?? '',
+        accounts: new Map(Object.entries(accounts).map(([client, value]) => [Number(client), value])),
+        snapshot: snapshot ?? undefined,
+        changes,
+      };
     });
   }
 
-  read(partitions: number[], owner: string, count: number, blockMs: number): Promise<Map<number, LogEntry[]>> {
+  saveSnapshot(p: number, owner: string, position: string, changesId: string, snapshot: Buffer): Promise<boolean> {
+    return this.answer(async () => {
+      const { keys, redis } = this;
+      await redis.set(keys.snapshotNext(p), snapshot);
+      const done = await (redis as unknown as Scripts).payrunSnapshot(
+        keys.lease(p),
+        keys.progress(p),
+        keys.snapshotNext(p),
+        keys.snapshot(p),
+        keys.snapshotMeta(p),
+        keys.changes(p),
+        owner,
+        position,
+        changesId,
+      );
+      return done === 1;
+    });
+  }
+
+  takenOver(p: number, at: string): Promise<number> {
+    return this.answer(async () => this.redis.hincrby(this.keys.takeovers(p), at === '' ? '-' : at, 1));
+  }
+
+  /**
+   * Each partition's entries after its position (XRANGE, one command per partition: a Redis
+   * Cluster refuses commands spanning slots). Reading from the committed position on, never
+   * through a consumer group, means no entry can be handed to a consumer that then loses the
+   * partition and be skipped by the next owner.
+   */
+  read(positions: Map<number, string>, count: number): Promise<Map<number, LogEntry[]>> {
     return this.answer(async () => {
       const found = new Map<number, LogEntry[]>();
-      if (partitions.length === 0) return found;
-      const streams = partitions.map((p) => this.keys.partition(p));
-      const lost = new Promise<never>((_resolve, reject) => (this.readerLost = reject));
-      const reading = this.reader.callBuffer(
-        'XREADGROUP',
-        'GROUP',
-        GROUP,
-        owner,
-        'COUNT',
-        count,
-        'BLOCK',
-        blockMs,
-        'STREAMS',
-        ...streams,
-        ...partitions.map(() => '>'),
-      ) as Promise<Raw[][] | null>;
-      reading.catch(() => undefined); // if it ever settles after we gave up on it
-      let reply: Raw[][] | null;
-      try {
-        reply = await Promise.race([reading, lost]);
-      } finally {
-        this.readerLost = undefined;
-      }
-      for (const [key, raws] of reply ?? []) {
-        const p = partitions[streams.indexOf(String(key))]!;
-        found.set(p, (raws as Raw[][]).map(entryOf));
-      }
+      const list = [...positions];
+      const replies = await Promise.all(list.map(([p, at]) => this.redis.callBuffer('XRANGE', this.keys.partition(p), at === '' ? '-' : `(${at}`, '+', 'COUNT', count) as Promise<Raw[][]>));
+      replies.forEach((raws, i) => {
+        if (raws.length > 0) found.set(list[i]![0], raws.map(entryOf));
+      });
       return found;
-    });
-  }
-
-  ack(p: number, ids: string[]): Promise<void> {
-    return this.answer(async () => {
-      if (ids.length > 0) await this.redis.xack(this.keys.partition(p), GROUP, ...ids);
     });
   }
 
@@ -321,49 +324,65 @@ export class RedisTransport implements Transport {
     return this.answer(async () => {
       const { keys } = this;
       const p = commit.partition;
-      const args: (string | number)[] = [commit.owner, this.options.leaseMs ?? 10_000, p, commit.prevId, commit.lastId, GROUP];
-      args.push(commit.events.length, commit.accounts.size, commit.dead.length, commit.ack.length);
-      args.push(...commit.events);
+      const args: (string | number | Buffer)[] = [commit.owner, this.options.leaseMs ?? 10_000, p, commit.prevId, commit.lastId, commit.entries];
+      args.push(commit.events ?? '', commit.changes ?? '', commit.accounts.size, commit.dead.length);
       for (const [client, value] of commit.accounts) args.push(client, value);
       for (const dead of commit.dead) args.push(dead.id, dead.error);
-      args.push(...commit.ack);
       const [kind, at] = (await (this.redis as unknown as Scripts).payrunCommit(
         keys.lease(p),
-        keys.progress,
-        keys.events,
+        keys.progress(p),
+        keys.events(p),
         keys.accounts(p),
+        keys.dead(p),
+        keys.changes(p),
+        keys.takeovers(p),
         keys.partition(p),
-        keys.dead,
         ...args,
       )) as [string, string];
       if (kind === 'cursor') return { kind, at };
-      return { kind: kind as 'ok' | 'done' | 'lease' };
+      if (kind === 'ok') return { kind, changesId: at };
+      return { kind: kind as 'done' | 'lease' };
     });
   }
 
-  backlog(partitions: number[]): Promise<Map<number, { lag: number; pending: number }>> {
+  /** Lag: the stream's entries ever added (XINFO STREAM) less those committed. */
+  backlog(partitions: number[]): Promise<Map<number, { lag: number }>> {
     return this.answer(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const p of partitions) pipeline.xinfo('GROUPS', this.keys.partition(p));
-      const result = new Map<number, { lag: number; pending: number }>();
-      const replies = (await pipeline.exec()) ?? [];
-      partitions.forEach((p, i) => {
-        const [error, groups] = replies[i]!;
-        if (error) return;
-        for (const group of groups as unknown[][]) {
-          const info = new Map<string, unknown>();
-          for (let f = 0; f + 1 < group.length; f += 2) info.set(String(group[f]), group[f + 1]);
-          if (info.get('name') === GROUP) result.set(p, { lag: Number(info.get('lag') ?? 0), pending: Number(info.get('pending') ?? 0) });
-        }
+      const result = new Map<number, { lag: number }>();
+      await Promise.all(
+        partitions.map(async (p) => {
+          const [info, done] = await Promise.all([this.streamInfo(p), this.redis.hget(this.keys.progress(p), 'entries')]);
+          result.set(p, { lag: Math.max(0, Number(info.get('entries-added') ?? 0) - Number(done ?? 0)) });
+        }),
+      );
+      return result;
     });
-    return result;
+  }
+
+  /** XINFO STREAM's fields (none for a stream not created yet). */
+  private async streamInfo(p: number): Promise<Map<string, unknown>> {
+    const info = (await this.redis.xinfo('STREAM', this.keys.partition(p)).catch((error: unknown) => {
+      if (/no such key/i.test(String(error))) return [];
+      throw error;
+    })) as unknown[];
+    const fields = new Map<string, unknown>();
+    for (let f = 0; f + 1 < info.length; f += 2) fields.set(String(info[f]), info[f + 1]);
+    return fields;
+  }
+
+  /** Every events entry of p after `after` ('' for all), up to count: [id, bytes]. */
+  events(p: number, after: string, count: number): Promise<[string, Buffer][]> {
+    return this.answer(async () => {
+      const page = (await this.redis.callBuffer('XRANGE', this.keys.events(p), after === '' ? '-' : `(${after}`, '+', 'COUNT', count)) as Raw[][];
+      return page.map((raw) => [String(raw[0]), ((raw[1] as Buffer[])[1] ?? Buffer.alloc(0)) as Buffer]);
     });
   }
 
   lastId(p: number): Promise<string> {
     return this.answer(async () => {
-      const last = await this.redis.xrevrange(this.keys.partition(p), '+', '-', 'COUNT', 1);
-      return last[0]?.[0] ?? '';
+      // XINFO STREAM's last id, not the newest entry's: committed entries are trimmed behind each snapshot.
+      const last = String((await this.streamInfo(p)).get('last-generated-id') ?? '');
+      return last === '0-0' ? '' : last;
     });
   }
 
@@ -378,7 +397,6 @@ export class RedisTransport implements Transport {
     clearTimeout(this.giveUp);
     this.gaveUp = true;
     this.down = true; // no "unreachable" line for our own disconnect
-    this.blocking?.disconnect();
     this.redis.disconnect();
   }
 }
@@ -386,6 +404,6 @@ export class RedisTransport implements Transport {
 interface Scripts {
   payrunLease(key: string, owner: string, ttl: number): Promise<number>;
   payrunRelease(key: string, owner: string): Promise<number>;
-  payrunCommit(...args: (string | number)[]): Promise<unknown>;
-  payrunPublish(key: string, ...args: (string | number | Buffer)[]): Promise<unknown>;
+  payrunCommit(...args: (string | number | Buffer)[]): Promise<unknown>;
+  payrunSnapshot(...args: string[]): Promise<number>;
 }

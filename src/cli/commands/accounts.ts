@@ -13,6 +13,7 @@ export interface AccountsCommandOptions {
   prefix: string;
   wait: boolean;
   timeout: number;
+  quiet?: boolean;
 }
 
 /** Partitions whose committed position is behind their newest entry. */
@@ -23,11 +24,17 @@ async function behind(transport: Transport, partitions: number): Promise<number[
   return all.filter((p) => positions[p]![0] !== positions[p]![1]);
 }
 
-/** The cluster's accounts: every partition's hash merged (clients are disjoint by partition). */
+/** The cluster's accounts: every partition's hash merged; a client in two partitions' hashes is refused (the merge would let one win). */
 export async function mergedAccounts(transport: Transport, partitions: number): Promise<AccountBalances> {
   const accounts = { available: new Float64Array(CLIENT_COUNT), held: new Float64Array(CLIENT_COUNT), flags: new Uint8Array(CLIENT_COUNT) };
+  const holder = new Int16Array(CLIENT_COUNT).fill(-1);
   for (let p = 0; p < partitions; p++) {
     for (const [client, value] of await transport.accounts(p)) {
+      if (!(client >= 0 && client < CLIENT_COUNT)) throw new ClusterError(`partition ${p} holds an account for client '${client}', which is not a client id`);
+      if (holder[client] !== -1) {
+        throw new ClusterError(`client ${client} has an account in partitions ${holder[client]} and ${p} (clients belong to one partition: something other than payrun wrote there); not merging`);
+      }
+      holder[client] = p;
       const [available, held, flags] = value.split(' ').map(Number);
       accounts.available[client] = available!;
       accounts.held[client] = held!;
@@ -43,7 +50,14 @@ export async function accountsCommand(options: AccountsCommandOptions, io: CliIo
   try {
     const partitions = await transport.partitions();
     if (partitions === undefined) throw new ClusterError(`nothing has been published under prefix '${options.prefix}' at ${options.redis.display}`);
-    if (options.wait) {
+    if (!options.wait) {
+      // Balances as committed so far: say so when some rows are still to be applied.
+      const lagging = await behind(transport, partitions);
+      if (lagging.length > 0 && options.quiet !== true) {
+        const which = lagging.length === 1 ? `partition ${lagging[0]} has` : `partitions ${lagging.join(', ')} have`;
+        await writeAll(io.stderr, `payrun: ${which} published rows not applied yet: these balances are not final (--wait waits for them)\n`);
+      }
+    } else {
       const until = Date.now() + options.timeout * 1000;
       for (;;) {
         const lagging = await behind(transport, partitions);

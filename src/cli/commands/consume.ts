@@ -4,7 +4,6 @@ import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
 import { describeError } from '../errors.js';
 import { ensureDirectory } from '../../io/ensureDirectory.js';
-import { DEFAULT_FSYNC, type FsyncMode } from '../../journal/fsyncMode.js';
 import { jsonLog } from '../../cluster/clusterLog.js';
 import { Consumer } from '../../cluster/consumer.js';
 import { prometheusText, serveMetrics } from '../../cluster/metricsServer.js';
@@ -15,9 +14,9 @@ import { RedisTransport } from '../../cluster/redisTransport.js';
 export interface ConsumeCommandOptions {
   redis: RedisTarget;
   prefix: string;
-  journal: string;
+  /** A private directory of this consumer's own (optional: the partitions' state is in Redis). */
+  journal?: string;
   owner?: string;
-  fsync?: FsyncMode;
   leaseMs: number;
   batch: number;
   metricsPort?: number;
@@ -36,7 +35,7 @@ export async function consumeCommand(options: ConsumeCommandOptions, io: CliIo):
   let consumer: Consumer | undefined;
   let metrics: Server | undefined;
   try {
-    ensureDirectory(options.journal, 'journal directory');
+    if (options.journal !== undefined) ensureDirectory(options.journal, 'journal directory');
     if (options.metricsPort !== undefined) metrics = await serveMetrics(options.metricsPort, () => (consumer === undefined ? '' : prometheusText(owner, consumer)));
   } catch (error) {
     await writeAll(io.stderr, `${describeError(error)}\n`);
@@ -53,7 +52,7 @@ export async function consumeCommand(options: ConsumeCommandOptions, io: CliIo):
   });
   const running = new Consumer(
     transport,
-    { owner, prefix: options.prefix, journal: options.journal, fsync: options.fsync ?? DEFAULT_FSYNC, leaseMs: options.leaseMs, batch: options.batch, metricsEveryMs: 5000, maxDeliveries: options.maxDeliveries },
+    { owner, prefix: options.prefix, leaseMs: options.leaseMs, batch: options.batch, metricsEveryMs: 5000, maxDeliveries: options.maxDeliveries },
     log,
   );
   consumer = running;
@@ -64,7 +63,7 @@ export async function consumeCommand(options: ConsumeCommandOptions, io: CliIo):
     signal = name;
     log('stopping', { signal: name });
     running.stop();
-    // Every journal record is whole at any await, so closing now loses nothing: a batch not yet committed is relayed by the next owner.
+    // The state is in Redis as of the last commit, so stopping now loses nothing: a batch not yet committed is decided again by the next owner.
     const holding = running.partitionsOwned.length > 0;
     grace = setTimeout(() => {
       const unreachable = transport.unreachable !== undefined;

@@ -11,7 +11,8 @@ import { contentHash } from '../../journal/contentHash.js';
 import { ClusterError } from '../../cluster/clusterError.js';
 import { LineGroups } from '../../io/lineGroups.js';
 import { RedisTransport } from '../../cluster/redisTransport.js';
-import type { PublishedRow, Transport } from '../../cluster/transport.js';
+import type { Transport } from '../../cluster/transport.js';
+import { type Chunk, ChunkBuilder } from '../../cluster/chunkEntry.js';
 import type { RedisTarget } from '../../cluster/redisTarget.js';
 
 export interface PublishCommandOptions {
@@ -21,10 +22,17 @@ export interface PublishCommandOptions {
   quiet: boolean;
   /** Seconds to wait for an unreachable Redis before giving up. */
   timeout?: number;
+  /** Rows of one partition per stream entry. */
+  chunkRows?: number;
 }
 
 export const DEFAULT_PARTITIONS = 8;
-const CHUNK_BYTES = 1 << 18;
+/** Rows of one partition per stream entry: Redis's work is per entry, so a few hundred rows make it small per row. */
+export const DEFAULT_CHUNK_ROWS = 256;
+/** Line numbers travel as u32. */
+const MAX_LINE = 0xffff_ffff;
+/** Bytes read (and rows sent, as one MULTI per partition) at a time: one send in flight, so a larger one waits less often behind consumers' commits. */
+const CHUNK_BYTES = 1 << 20;
 /** How long publish waits for an unreachable Redis by default (it can always be run again: it adds only what is missing). */
 export const DEFAULT_PUBLISH_TIMEOUT_S = 30;
 
@@ -48,7 +56,7 @@ class IdList {
 }
 
 /** The ids every earlier input owns; each must have finished publishing (its ids are saved then). */
-async function ownedBefore(transport: Transport, input: number): Promise<TxOwnership> {
+async function ownedBefore(transport: Transport, input: number, fileBytes: number): Promise<TxOwnership> {
   const earlier: Buffer[] = [];
   for (let n = 1; n < input; n++) {
     const ids = await transport.ownedIds(n);
@@ -56,9 +64,11 @@ async function ownedBefore(transport: Transport, input: number): Promise<TxOwner
     earlier.push(ids);
   }
   const total = earlier.reduce((sum, ids) => sum + ids.length / 4, 0);
-  const ownership = new TxOwnership(total);
+  // Room for this file's ids too (a row is at least ~20 bytes): growing the table costs more than the slack.
+  const ownership = new TxOwnership(total + Math.ceil(fileBytes / 20));
   for (const ids of earlier) {
-    const view = new Uint32Array(ids.buffer, ids.byteOffset, ids.length / 4);
+    // A copy: Redis's reply may sit at any offset of a pooled buffer, and a Uint32Array view needs a multiple of 4.
+    const view = new Uint32Array(new Uint8Array(ids).buffer);
     for (const id of view) ownership.claim(id);
   }
   return ownership;
@@ -67,8 +77,10 @@ async function ownedBefore(transport: Transport, input: number): Promise<TxOwner
 /**
  * `payrun publish FILE --redis URL`: every row of FILE onto the partition streams, partitioned
  * by client (a row that names no client, by line), in file order. The publisher decides tx-id
- * ownership in file order (docs/cluster-design.md) and marks a row whose id is taken. Entry ids
- * are `<input number>-<line>`, so a publish re-run after a kill adds only what is missing.
+ * ownership in file order (docs/cluster-design.md) and marks a row whose id is taken. Rows go
+ * out in chunks of one partition's rows (chunkEntry.ts), each with the partition's published
+ * line of this input moved in the same MULTI, so a publish run again (after a kill, with any
+ * chunk size) goes on after that line and adds nothing twice.
  */
 export async function publishCommand(file: string, options: PublishCommandOptions, io: CliIo): Promise<number> {
   const started = performance.now();
@@ -108,21 +120,41 @@ async function publishRows(file: string, fd: number, size: number, transport: Re
     throw new ClusterError(`the cluster under prefix '${options.prefix}' has ${partitions} partitions; --partitions ${options.partitions} cannot change that`);
   }
   const input = await transport.inputNumber(contentHash(fd));
-  const ownership = await ownedBefore(transport, input);
+  const ownership = await ownedBefore(transport, input, size);
   const claimed = new IdList();
   const groups = new LineGroups();
   const progress = await startProgress(io.stderr, !options.quiet, size);
   const counts = { added: 0, existing: 0, rows: 0 };
+  // Where an earlier run of this publish got to, partition by partition: rows up to there are on the streams already.
+  const resume = await transport.publishedLines(input, partitions);
+  const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  const open = Array.from({ length: partitions }, () => new ChunkBuilder(input, chunkRows));
+  let ready = new Map<number, Chunk[]>();
+  const take = (p: number, chunk: Chunk): void => {
+    let list = ready.get(p);
+    if (list === undefined) ready.set(p, (list = []));
+    list.push(chunk);
+  };
   try {
-    // One chunk's rows on their way to Redis while the next is parsed (a chunk is copied: the reader reuses its buffers).
+    // One read's full chunks on their way to Redis while the next is parsed (rows are copied into their chunks: the reader reuses its buffers).
     let inFlight: Promise<void> = Promise.resolve();
+    const send = async (nextOffset: number, rowCount: number): Promise<void> => {
+      const chunks = ready;
+      ready = new Map();
+      await inFlight;
+      inFlight = transport.publish(chunks).then((result) => {
+        counts.added += result.added;
+        counts.rows += rowCount;
+        progress.update(nextOffset, counts.rows);
+      });
+    };
     for await (const read of fileChunks(fd, CHUNK_BYTES)) {
-      const chunk = Buffer.from(read);
-      const { batch, place } = groups.take(chunk);
-      const rows = new Map<number, PublishedRow[]>();
+      const bytes = Buffer.from(read.buffer, read.byteOffset, read.length);
+      const { batch, place } = groups.take(bytes);
       const { reason, type, client, tx, line, start, end } = batch;
       for (let i = 0; i < batch.count; i++) {
         const at = place.base + line[i]!;
+        if (at > MAX_LINE) throw new ClusterError(`'${file}' has more than ${MAX_LINE} lines; publish it in parts`);
         const wellFormed = reason[i] === RejectReason.None;
         let duplicate = false;
         if (wellFormed && ownsTxId(type[i]!)) {
@@ -130,19 +162,18 @@ async function publishRows(file: string, fd: number, size: number, transport: Re
           else duplicate = true;
         }
         const p = (wellFormed ? client[i]! : at) % partitions;
-        let list = rows.get(p);
-        if (list === undefined) rows.set(p, (list = []));
-        list.push({ id: `${input}-${at}`, line: at, row: chunk.subarray(start[i]!, end[i]!), duplicate });
+        if (at <= resume[p]!) {
+          counts.existing++;
+          continue;
+        }
+        if (open[p]!.add(at, bytes, start[i]!, end[i]!, duplicate)) take(p, open[p]!.take());
       }
-      const rowCount = batch.count;
-      await inFlight;
-      inFlight = transport.publish(rows).then((result) => {
-        counts.added += result.added;
-        counts.existing += result.existing;
-        counts.rows += rowCount;
-        progress.update(place.nextOffset, counts.rows);
-      });
+      await send(place.nextOffset, batch.count);
     }
+    open.forEach((builder, p) => {
+      if (builder.count > 0) take(p, builder.take());
+    });
+    await send(size, 0);
     await inFlight;
   } finally {
     progress.stop();

@@ -1,0 +1,87 @@
+import { Ledger } from '../domain/ledger.js';
+import type { TxState } from '../domain/txBook.js';
+
+/**
+ * A partition's state in Redis, so any consumer (on any machine, with no disk) can take it over:
+ * its accounts (the `accounts` hash, written by every commit), a snapshot of its transactions
+ * (16 bytes each: tx, `client << 8 | state`, amount) and the changelog since that snapshot (one
+ * entry per committed batch: every transaction the batch changed, in the same 16 bytes), written
+ * by the same commit script and trimmed behind each new snapshot.
+ */
+const MAGIC = 0x31535250; // 'PRS1'
+const TX_BYTES = 16;
+
+/** What a takeover reads from Redis, all as of the partition's committed position. */
+export interface StoredPartition {
+  /** The committed position ('' before any commit). */
+  position: string;
+  accounts: Map<number, string>;
+  snapshot?: Buffer;
+  /** The changelog entries after the snapshot, in order: [id, bytes]. */
+  changes: [string, Buffer][];
+}
+
+/** The ledger's transactions as a snapshot blob. */
+export function encodeSnapshot(ledger: Ledger): Buffer {
+  const { keys, amounts } = ledger.book.entries();
+  const out = Buffer.allocUnsafe(8 + amounts.length * TX_BYTES);
+  out.writeUInt32LE(MAGIC, 0);
+  out.writeUInt32LE(amounts.length, 4);
+  Buffer.from(keys.buffer, keys.byteOffset, keys.byteLength).copy(out, 8);
+  Buffer.from(amounts.buffer, amounts.byteOffset, amounts.byteLength).copy(out, 8 + keys.byteLength);
+  return out;
+}
+
+/** Transactions changed by a batch (the first `count` of txs; one named twice is written twice, the same), as a changelog entry. */
+export function encodeChanges(ledger: Ledger, txs: Uint32Array, count: number): Buffer {
+  const out = Buffer.allocUnsafe(count * TX_BYTES);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
+  const { book } = ledger;
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const tx = txs[i]!;
+    const slot = book.find(tx);
+    if (slot < 0) continue;
+    view.setUint32(at, tx, true);
+    view.setUint32(at + 4, ((book.client(slot) << 8) | book.state(slot)) >>> 0, true);
+    view.setFloat64(at + 8, book.amount(slot), true);
+    at += TX_BYTES;
+  }
+  return out.subarray(0, at);
+}
+
+/** The ledger a partition's stored state describes; throws (in words) on bytes that are not one. */
+export function restoreLedger(stored: StoredPartition): Ledger {
+  const snapshot = stored.snapshot;
+  let count = 0;
+  if (snapshot !== undefined) {
+    if (snapshot.length < 8 || snapshot.readUInt32LE(0) !== MAGIC) throw new Error('the snapshot is not a payrun partition snapshot');
+    count = snapshot.readUInt32LE(4);
+    if (snapshot.length !== 8 + count * TX_BYTES) throw new Error(`the snapshot holds ${snapshot.length} bytes for ${count} transactions`);
+  }
+  const changed = stored.changes.reduce((n, [, bytes]) => n + bytes.length / TX_BYTES, 0);
+  const ledger = new Ledger(count + changed);
+  for (const [client, value] of stored.accounts) {
+    const [available, held, flags] = value.split(' ').map(Number);
+    if (!(client >= 0 && client < 65_536) || !Number.isFinite(available) || !Number.isFinite(held) || !Number.isInteger(flags)) throw new Error(`account ${client} is stored as '${value}'`);
+    ledger.available[client] = available!;
+    ledger.held[client] = held!;
+    ledger.flags[client] = flags!;
+  }
+  if (snapshot !== undefined) {
+    const amounts = 8 + count * 8;
+    for (let i = 0; i < count; i++) ledger.book.insert(snapshot.readUInt32LE(8 + 8 * i), snapshot.readUInt32LE(12 + 8 * i), snapshot.readDoubleLE(amounts + 8 * i));
+  }
+  for (const [id, bytes] of stored.changes) {
+    if (bytes.length % TX_BYTES !== 0) throw new Error(`changelog entry ${id} is not whole transactions`);
+    for (let at = 0; at < bytes.length; at += TX_BYTES) {
+      const tx = bytes.readUInt32LE(at);
+      const meta = bytes.readUInt32LE(at + 4);
+      const amount = bytes.readDoubleLE(at + 8);
+      const slot = ledger.book.find(tx);
+      if (slot < 0) ledger.book.insert(tx, meta, amount);
+      else ledger.book.settle(slot, (meta & 0xff) as TxState, amount);
+    }
+  }
+  return ledger;
+}
