@@ -371,6 +371,12 @@ describe.skipIf(!available)('payrun cluster mode on a real redis-server', () => 
       expectSameBytes(accounts.stdout, small.accounts, `accounts\n${logs([c])}`);
       const settled = await payrunOk(['accounts', '--redis', redis.url]);
       expect(settled.stderr.toString()).toBe('');
+      // --format json / ndjson: the batch run's own JSON of the same file, byte for byte.
+      for (const format of ['json', 'ndjson']) {
+        const clusterJson = await payrunOk(['accounts', '--redis', redis.url, '--format', format]);
+        const batchJson = await payrunOk([small.file, '--format', format, '-q']);
+        expectSameBytes(clusterJson.stdout, batchJson.stdout, `accounts --format ${format}`);
+      }
       checkEvents(await clusterEvents(redis.url, 'payrun'), [small]);
 
       // Prometheus text on --metrics-port; every log line is one JSON object.

@@ -213,6 +213,7 @@ export function defineCluster(program: Command, { configure, io, exit }: Program
     .option('--wait', 'first wait until every published row is applied and committed', false)
     .option('--timeout <s>', 'with --wait: give up (exit 1) after S seconds', parseCount('--timeout', 1, 86_400), 600)
     .option('-q, --quiet', 'no note on stderr when some rows are not applied yet', false)
+    .addOption(formatOption('the accounts'))
     .action(async (opts: Cli<AccountsCommandOptions>, command: Command) => {
       const redis = await redisTargetOf(opts, command);
       const { accountsCommand } = await import('./commands/accounts.js');

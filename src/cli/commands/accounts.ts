@@ -2,7 +2,9 @@ import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
 import { describeError } from '../errors.js';
 import { CLIENT_COUNT } from '../../domain/ledgerState.js';
-import { type AccountBalances, formatAccounts } from '../../io/accountsCsv.js';
+import type { AccountBalances } from '../../io/accountsCsv.js';
+import { formatAccountsAs } from '../../io/accountsJson.js';
+import type { OutputFormat } from '../../io/outputFormat.js';
 import { ClusterError } from '../../cluster/clusterError.js';
 import { RedisTransport } from '../../cluster/redisTransport.js';
 import type { Transport } from '../../cluster/transport.js';
@@ -14,6 +16,7 @@ export interface AccountsCommandOptions {
   wait: boolean;
   timeout: number;
   quiet?: boolean;
+  format?: OutputFormat;
 }
 
 /** Partitions whose committed position is behind their newest entry. */
@@ -66,7 +69,7 @@ export async function accountsCommand(options: AccountsCommandOptions, io: CliIo
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-    await writeAll(io.stdout, formatAccounts(await mergedAccounts(transport, partitions)));
+    await writeAll(io.stdout, formatAccountsAs(await mergedAccounts(transport, partitions), options.format ?? 'csv'));
     return ExitCode.Ok;
   } catch (error) {
     const unreachable = transport.refusal === undefined ? transport.unreachable : undefined;
