@@ -44,3 +44,15 @@ const REASONS: Record<string, string> = {
 function reasonText(code: string, message: string): string {
   return REASONS[code] ?? message.replace(/^[A-Z]+: /, '').split(',')[0] ?? code;
 }
+
+/** What a Redis connection knows of its failure (RedisTransport's `refusal` and `unreachable`). */
+interface RedisFailure {
+  refusal?: unknown;
+  unreachable?: string;
+}
+
+/** One line for a cluster command's fatal error: Redis out of reach (and not refusing us), or describeError's line. */
+export function describeRedisError(error: unknown, transport: RedisFailure, display: string): string {
+  const unreachable = transport.refusal === undefined ? transport.unreachable : undefined;
+  return unreachable !== undefined ? `payrun: cannot reach redis at ${display}: ${unreachable}` : describeError(error);
+}

@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import type { Consumer } from './consumer.js';
 
 /** The consumer's counters in Prometheus text format (`--metrics-port`), at any path. */
@@ -25,28 +24,4 @@ export function prometheusText(owner: string, consumer: Consumer): string {
     ...[...m.backlog].map(([p, b]) => `payrun_partition_lag{${label},partition="${p}"} ${b.lag}`),
   ];
   return `${lines.join('\n')}\n`;
-}
-
-/** A port --metrics-port cannot have: one line, before anything else starts. */
-export class MetricsPortError extends Error {}
-
-/**
- * Listens on 127.0.0.1:port (before the consumer connects to Redis, so a busy port ends the
- * command at once); `text` renders the page at each request.
- */
-export function serveMetrics(port: number, text: () => string): Promise<Server> {
-  const server = createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    response.end(text());
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
-      reject(new MetricsPortError(`cannot listen on 127.0.0.1:${port} for --metrics-port: ${reason}`));
-    });
-    server.listen(port, '127.0.0.1', () => {
-      server.unref();
-      resolve(server);
-    });
-  });
 }

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-
 /** The relay's counters: the summary, the sampled `delivered` log line and --metrics-port read them. */
 export class RelayMetrics {
   readonly startedMs = performance.now();
@@ -55,25 +53,4 @@ export function relayPrometheusText(m: RelayMetrics, lowWater: number): string {
     `payrun_relay_low_water_line ${lowWater}`,
   ];
   return `${lines.join('\n')}\n`;
-}
-
-/** A port --metrics-port cannot have: one line, before anything is sent. */
-export class MetricsPortError extends Error {}
-
-/** Serves `text()` at any path on 127.0.0.1:port. */
-export function serveRelayMetrics(port: number, text: () => string): Promise<Server> {
-  const server = createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    response.end(text());
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'EADDRINUSE' ? 'address already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
-      reject(new MetricsPortError(`cannot listen on 127.0.0.1:${port} for --metrics-port: ${reason}`));
-    });
-    server.listen(port, '127.0.0.1', () => {
-      server.unref();
-      resolve(server);
-    });
-  });
 }

@@ -1,6 +1,6 @@
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
-import { describeError } from '../errors.js';
+import { describeRedisError } from '../errors.js';
 import { CLIENT_COUNT } from '../../domain/ledgerState.js';
 import type { AccountBalances } from '../../io/accountsCsv.js';
 import { formatAccountsAs } from '../../io/accountsJson.js';
@@ -72,8 +72,7 @@ export async function accountsCommand(options: AccountsCommandOptions, io: CliIo
     await writeAll(io.stdout, formatAccountsAs(await mergedAccounts(transport, partitions), options.format ?? 'csv'));
     return ExitCode.Ok;
   } catch (error) {
-    const unreachable = transport.refusal === undefined ? transport.unreachable : undefined;
-    await writeAll(io.stderr, `${unreachable !== undefined ? `payrun: cannot reach redis at ${options.redis.display}: ${unreachable}` : describeError(error)}\n`);
+    await writeAll(io.stderr, `${describeRedisError(error, transport, options.redis.display)}\n`);
     return ExitCode.Fatal;
   } finally {
     await transport.close();

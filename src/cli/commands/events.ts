@@ -1,6 +1,6 @@
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
-import { describeError } from '../errors.js';
+import { describeRedisError } from '../errors.js';
 import { ClusterError } from '../../cluster/clusterError.js';
 import { type DecidedRow, decodeEvents, eventJson } from '../../cluster/eventCodec.js';
 import type { RedisTarget } from '../../cluster/redisTarget.js';
@@ -64,8 +64,7 @@ export async function eventsCommand(options: EventsCommandOptions, io: CliIo): P
     if (out.length > 0) await writeAll(io.stdout, `${out.join('\n')}\n`);
     return ExitCode.Ok;
   } catch (error) {
-    const unreachable = transport.refusal === undefined ? transport.unreachable : undefined;
-    await writeAll(io.stderr, `${unreachable !== undefined ? `payrun: cannot reach redis at ${options.redis.display}: ${unreachable}` : describeError(error)}\n`);
+    await writeAll(io.stderr, `${describeRedisError(error, transport, options.redis.display)}\n`);
     return ExitCode.Fatal;
   } finally {
     await transport.close();

@@ -10,7 +10,8 @@ import { PayoutClient } from '../../relay/payoutClient.js';
 import { Relay } from '../../relay/relay.js';
 import { defaultSourceId, RelayInputError } from '../../relay/relayEvent.js';
 import { relayLog, type RelayLog } from '../../relay/relayLog.js';
-import { RelayMetrics, relayPrometheusText, serveRelayMetrics } from '../../relay/relayMetrics.js';
+import { RelayMetrics, relayPrometheusText } from '../../relay/relayMetrics.js';
+import { serveMetrics } from '../../io/metricsServer.js';
 import { parseEndpoint, parseHeaders, parseRate, parseTypes, RelayOptionError } from '../../relay/relayOptions.js';
 import { RelayState } from '../../relay/relayState.js';
 import { DEFAULT_BACKOFF } from '../../relay/retryPolicy.js';
@@ -84,7 +85,7 @@ async function openRelay(opts: RelayCliOptions, settings: Settings, first: Sourc
   const state = RelayState.open(opts.state, { sourceId, types: settings.types === undefined ? '' : [...settings.types].sort().join(','), batch: opts.batch });
   held.state = state;
   held.deadLetters = new DeadLetters(opts.deadLetter ?? join(opts.state, 'dead-letters.ndjson'));
-  if (opts.metricsPort !== undefined) held.metricsServer = await serveRelayMetrics(opts.metricsPort, () => relayPrometheusText(metrics, state.position.lowWater));
+  if (opts.metricsPort !== undefined) held.metricsServer = await serveMetrics(opts.metricsPort, () => relayPrometheusText(metrics, state.position.lowWater));
   held.client = new PayoutClient(settings.endpoint, opts.concurrency, settings.timeoutMs, settings.headers);
   const bucket = settings.rate === undefined ? undefined : new TokenBucket(settings.rate, opts.burst ?? defaultBurst(settings.rate), Date.now());
   log('started', { from: held.source!.name, to: settings.endpoint.origin + settings.endpoint.pathname, source_id: sourceId, low_water_line: state.position.lowWater, concurrency: opts.concurrency, rate: settings.rate ?? null });
