@@ -54,7 +54,7 @@ describe('memory bounds', () => {
     try {
       for (const workers of ['0', '2']) {
         const r = payrun(['--workers', workers, path]);
-        expect(r.stderr).toBe(`payrun: a line is longer than ${MAX_LINE_BYTES} bytes (${path})\n`);
+        expect(r.stderr).toBe(`payrun: a line is longer than ${MAX_LINE_BYTES} bytes (${path}:4)\n`); // line 4: the NUL bytes after the three lines
         expect(r.status).toBe(1);
         expect(r.maxRssMb).toBeLessThan(400);
       }
