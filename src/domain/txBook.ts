@@ -141,23 +141,7 @@ export class TxBook {
    * without a copy of them all.
    */
   eachPiece(keys: Uint32Array, amounts: Float64Array, visit: (count: number) => void): void {
-    let n = 0;
-    for (let s = 0; s < SEGMENTS; s++) {
-      const slots = this.slots[s]!;
-      const from = this.amounts[s]!;
-      for (let slot = 0; slot < from.length; slot++) {
-        const meta = slots[2 * slot + 1]!;
-        if (meta === 0) continue;
-        keys[2 * n] = slots[2 * slot]!;
-        keys[2 * n + 1] = meta;
-        amounts[n++] = from[slot]!;
-        if (n === amounts.length) {
-          visit(n);
-          n = 0;
-        }
-      }
-    }
-    if (n > 0) visit(n);
+    for (const count of this.pieces(keys, amounts, false, () => {})) visit(count);
   }
 
   /**
@@ -167,7 +151,12 @@ export class TxBook {
    * entries can move to another table (a worker's) without two whole tables at once. The
    * book is empty afterwards.
    */
-  *drain(keys: Uint32Array, amounts: Float64Array, discard: (buffers: ArrayBuffer[]) => void = () => {}): Generator<number, void, void> {
+  drain(keys: Uint32Array, amounts: Float64Array, discard: (buffers: ArrayBuffer[]) => void = () => {}): Generator<number, void, void> {
+    return this.pieces(keys, amounts, true, discard);
+  }
+
+  /** The one packing loop of eachPiece() and drain(): with `empty`, each segment is let go once packed. */
+  private *pieces(keys: Uint32Array, amounts: Float64Array, empty: boolean, discard: (buffers: ArrayBuffer[]) => void): Generator<number, void, void> {
     let n = 0;
     for (let s = 0; s < SEGMENTS; s++) {
       const slots = this.slots[s]!;
@@ -183,6 +172,7 @@ export class TxBook {
           n = 0;
         }
       }
+      if (!empty) continue;
       this.count -= this.counts[s]!;
       this.counts[s] = 0;
       this.allocate(s, MIN_SEGMENT_SLOTS);
