@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { Command } from './measure.js';
 
-export type ConfigId = 'node-start' | 'floor' | 'naive' | 'workers-0' | 'workers-1' | 'workers-2' | 'default' | 'journal-off' | 'journal-batch' | 'journal-always';
+export type ConfigId = 'node-start' | 'floor' | 'naive' | 'workers-0' | 'workers-1' | 'workers-2' | 'default' | 'pipe' | 'journal-off' | 'journal-batch' | 'journal-always';
 export type ConfigKind = 'start' | 'floor' | 'naive' | 'payrun';
 
 export interface Config {
@@ -19,6 +19,9 @@ export interface Config {
 
 /** `node -e 0` runs on workloads up to this size: what payrun's start-up on a tiny file is compared with. */
 export const NODE_START_MAX_ROWS = 1000;
+
+/** Every config id, for --configs. */
+export const CONFIG_IDS: readonly ConfigId[] = ['node-start', 'floor', 'naive', 'workers-0', 'workers-1', 'workers-2', 'default', 'pipe', 'journal-off', 'journal-batch', 'journal-always'];
 
 export function configs(root: string): Config[] {
   const payrun = join(root, 'bin', 'payrun');
@@ -56,6 +59,14 @@ export function configs(root: string): Config[] {
     run('workers-1', 'payrun --workers 1', 'workers 1', ['--workers', '1']),
     run('workers-2', 'payrun --workers 2', 'workers 2', ['--workers', '2']),
     run('default', 'payrun (default)', 'default', []),
+    {
+      // The same file through a real pipe (`cat FILE | payrun -`): no size known up front, no mmap-like reads.
+      id: 'pipe',
+      kind: 'payrun',
+      label: 'payrun - (piped by cat)',
+      short: 'pipe',
+      command: (file) => ({ script: payrun, args: ['-q', '-'], stdinFile: file }),
+    },
     ...(['off', 'batch', 'always'] as const).map(
       (mode): Config => ({
         id: `journal-${mode}`,

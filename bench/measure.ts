@@ -27,10 +27,13 @@ export interface Command {
   /** The node script to run and its arguments (the file under test included). */
   script: string;
   args: string[];
+  /** Fed to the child's stdin through a pipe from `cat` (a real pipe, as a user's shell makes), or none. */
+  stdinFile?: string;
 }
 
 export function commandLine(command: Command): string {
-  return ['node', command.script, ...command.args].join(' ');
+  const line = ['node', command.script, ...command.args].join(' ');
+  return command.stdinFile === undefined ? line : `cat ${command.stdinFile} | ${line}`;
 }
 
 export async function measure(command: Command, peakRssModule: string, scratchDir: string, tag: string): Promise<Sample> {
@@ -43,8 +46,9 @@ export async function measure(command: Command, peakRssModule: string, scratchDi
   const argv = ['--import', pathToFileURL(peakRssModule).href, command.script, ...command.args];
 
   const start = performance.now();
+  const feeder = command.stdinFile === undefined ? null : spawn('cat', [command.stdinFile], { stdio: ['ignore', 'pipe', 'ignore'] });
   const child = spawn(process.execPath, argv, {
-    stdio: ['ignore', stdoutFd, 'pipe'],
+    stdio: [feeder?.stdout ?? 'ignore', stdoutFd, 'pipe'],
     env: { ...process.env, BENCH_RSS_FILE: rssFile },
   });
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -56,6 +60,7 @@ export async function measure(command: Command, peakRssModule: string, scratchDi
     child.once('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
   });
   const wallS = (performance.now() - start) / 1000;
+  if (feeder !== null && feeder.exitCode === null) await new Promise((resolve) => feeder.once('exit', resolve));
   closeSync(stdoutFd);
 
   let rssKiB: number | null = null;

@@ -2,12 +2,14 @@
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CONFIG_IDS } from './configs.js';
 
 export const USAGE = `usage: tsx bench/run.ts [options]      (npm run bench -- [options])
 
   --quick               one 200k-row workload, 1 run of every config (CI-sized)
   --runs N              runs of every config per workload; medians are reported (default 3; 1 with --quick)
   --sizes A,B,...       workload sizes in data rows (default 1,100000,1000000,3750000,15000000)
+  --configs A,B,...     run only these configs (ids as in bench/configs.ts; floor and workers-0 always run)
   --no-naive            skip the naive baseline everywhere
   --naive-max-rows N    run the naive baseline only on workloads of at most N rows (default 3750000)
   --data DIR            where the generated workloads are cached (default bench/data)
@@ -26,6 +28,8 @@ export interface Options {
   outDir: string;
   name: string | null;
   regenerate: boolean;
+  /** Config ids to run, or null for all. */
+  configs: string[] | null;
 }
 
 export class UsageError extends Error {}
@@ -34,6 +38,14 @@ function count(name: string, text: string, min: number): number {
   const t = text.trim().replace(/_/g, '');
   if (!/^\d+$/.test(t) || Number(t) < min || !Number.isSafeInteger(Number(t))) throw new UsageError(`${name} must be a whole number >= ${min}, got '${text}'`);
   return Number(t);
+}
+
+function configList(text: string): string[] {
+  const ids = text.split(',').map((id) => id.trim()).filter((id) => id !== '');
+  const unknown = ids.find((id) => !(CONFIG_IDS as readonly string[]).includes(id));
+  if (unknown !== undefined) throw new UsageError(`--configs: unknown config '${unknown}' (known: ${CONFIG_IDS.join(', ')})`);
+  // The floor is what every time is compared with, and --workers 0 is what every output is compared with.
+  return [...new Set(['floor', 'workers-0', ...ids])];
 }
 
 /** Null after printing the help. */
@@ -54,6 +66,7 @@ export function parseOptions(argv: string[], root: string): Options | null {
         out: { type: 'string' },
         name: { type: 'string' },
         regenerate: { type: 'boolean', default: false },
+        configs: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -81,5 +94,6 @@ export function parseOptions(argv: string[], root: string): Options | null {
     outDir: resolve(values.out ?? (quick ? join(tmpdir(), 'payrun-bench-quick') : resolve(root, 'bench', 'results'))),
     name: name ?? null,
     regenerate: values.regenerate,
+    configs: values.configs === undefined ? null : configList(values.configs),
   };
 }

@@ -180,7 +180,7 @@ async function main(): Promise<number> {
   const date = new Date();
   const loadBefore = loadavg().map((l) => round(l, 2));
   const name = opts.name ?? `${shortName(m)}${opts.quick ? '-quick' : ''}`;
-  const all = configs(root);
+  const all = configs(root).filter((c) => opts.configs === null || opts.configs.includes(c.id));
   const workers = await defaultWorkers();
   log(`${m.cpuModel}, ${m.cores} cores, ${m.totalMemGiB} GiB, Node ${m.node}; sizes ${opts.sizes.map(formatRows).join(', ')}; ${opts.runs} run(s) each`);
 
@@ -227,7 +227,7 @@ async function main(): Promise<number> {
   const report = {
     date: date.toISOString(),
     machine: m,
-    options: { quick: opts.quick, runs: opts.runs, sizes: opts.sizes, naiveMaxRows: opts.naiveMaxRows },
+    options: { quick: opts.quick, runs: opts.runs, sizes: opts.sizes, naiveMaxRows: opts.naiveMaxRows, configs: opts.configs },
     payrunDefaultWorkers: workers,
     loadAverage: { before: loadBefore, after: loadAfter },
     units: { time: 's', rss: 'MB = 10^6 bytes, from getrusage maxrss (KiB in runs[])', throughput: 'data rows/s and 10^6 bytes/s of input' },

@@ -64,6 +64,9 @@ const FLOOR_LIMITS: readonly (readonly [rows: number, limit: number])[] = [
 /** The default on a tiny file against `node -e 0`, at most. */
 const START_LIMIT = 2;
 const RSS_LIMIT_MB = 128;
+/** A pipe against the same file given as a path, at most. */
+const PIPE_TIME_LIMIT = 1.3;
+const PIPE_RSS_LIMIT = 1.5;
 /** Rows/s is compared across sizes only from here up: below, start-up is most of the time. */
 const LINEAR_FROM_ROWS = 1_000_000;
 const DEFAULT_NOISE = 0.03; // default vs the fastest explicit --workers: same code, so only noise apart
@@ -111,6 +114,16 @@ export function targetLines(results: ConfigResult[], sizes: number[]): string[] 
     out.push(`${mark(spread <= 1.25)} linear cost, default rows/s: ${list}; max/min = ${spread.toFixed(2)} (target <= 1.25)`);
     const rss = perSize.map((r) => `${formatRows(r.rows)} ${(r.rssMaxMB ?? 0).toFixed(0)} MB`).join(', ');
     out.push(`     default peak RSS by size: ${rss} (grows with stored transactions, not with file size)`);
+  }
+
+  const pipe = find(results, TARGET_ROWS, 'pipe');
+  if (def?.medianS != null && pipe?.medianS != null) {
+    const time = pipe.medianS / def.medianS;
+    out.push(`${mark(time <= PIPE_TIME_LIMIT)} a pipe on 3.75M (cat FILE, payrun -): ${pipe.medianS.toFixed(3)} s, ${time.toFixed(2)}× the path's time (target <= ${PIPE_TIME_LIMIT}×)`);
+    if (pipe.rssMaxMB !== null && def.rssMaxMB !== null) {
+      const rss = pipe.rssMaxMB / def.rssMaxMB;
+      out.push(`${mark(rss <= PIPE_RSS_LIMIT)} a pipe's peak RSS on 3.75M: ${pipe.rssMaxMB.toFixed(0)} MB, ${rss.toFixed(2)}× the path's (target <= ${PIPE_RSS_LIMIT}×)`);
+    }
   }
 
   for (const rows of sizes) {

@@ -42,6 +42,7 @@ describe('npm run bench -- --quick', () => {
       'identical',
       'identical',
       'identical', // default
+      'identical', // payrun - (piped by cat)
       'identical', // --journal --fsync off
       'identical', // --journal --fsync batch
       'identical', // --journal --fsync always
