@@ -26,11 +26,16 @@ export class ConsumerMetrics {
   backlog = new Map<number, { lag: number }>();
 }
 
+/** A read in flight: the positions it reads after, and what came back (or why not). */
+type Reading = Promise<{ from: Map<number, string>; found?: Map<number, LogEntry[]>; error?: unknown }>;
+
 /** Nothing to read: the next look is this much later. */
 const IDLE_MS = 20;
 /** Caught up (every partition read less than a full batch): wait this long so the next batch is fuller (fewer commits, less Redis work a row). */
 const LINGER_MS = 50;
 const MAX_BACKOFF_MS = 5000;
+/** Before the first publish: how often to look for it. */
+const FIRST_PUBLISH_LOOK_MS = 50;
 
 function backoff(attempt: number): number {
   return Math.min(50 * 2 ** attempt, MAX_BACKOFF_MS) * (0.75 + Math.random() / 2);
@@ -62,6 +67,10 @@ export class Consumer {
   /** Until then, membership is only heartbeated (after a Redis outage every heartbeat has lapsed). */
   private settleUntil = 0;
   private wake: (() => void) | undefined;
+  /** Per partition, its last commit sent (resolves once it has answered, whatever the answer). */
+  private readonly pending = new Map<number, Promise<void>>();
+  /** The commits sent by the last batch decided. */
+  private sentLast: Promise<void>[] = [];
 
   constructor(
     private readonly transport: Transport,
@@ -97,15 +106,24 @@ export class Consumer {
   private async consume(): Promise<void> {
     const { options } = this;
     this.log('started', { prefix: options.prefix, leaseMs: options.leaseMs });
-    while (!this.stopping && this.partitions === 0) {
-      this.partitions = (await this.guard(() => this.transport.partitions())) ?? 0;
-      if (this.partitions === 0) await this.pause(500);
-    }
-    // Announce ourselves and give consumers started together one heartbeat to see each other,
-    // rather than each taking every partition and handing most back at once.
+    // Announce ourselves first and give consumers started together one heartbeat to see each other,
+    // rather than each taking every partition and handing most back at once. Waiting for the first
+    // publish counts towards that wait, and is a quick look (the rows must not wait for us).
+    const announced = Date.now();
     await this.guard(() => this.transport.heartbeat(options.owner, options.leaseMs));
-    await this.pause(Math.min(1000, options.leaseMs / 3));
+    let beat = Date.now();
+    while (!this.stopping) {
+      this.partitions = (await this.guard(() => this.transport.partitions())) ?? 0;
+      if (this.partitions > 0) break;
+      if (Date.now() - beat >= options.leaseMs / 3) {
+        await this.guard(() => this.transport.heartbeat(options.owner, options.leaseMs));
+        beat = Date.now();
+      }
+      await this.pause(FIRST_PUBLISH_LOOK_MS);
+    }
+    await this.pause(announced + Math.min(1000, options.leaseMs / 3) - Date.now());
     let nextTick = 0;
+    let ahead: Reading | undefined;
     let nextMetrics = Date.now() + options.metricsEveryMs;
     let lastRows = 0;
     while (!this.stopping) {
@@ -115,23 +133,34 @@ export class Consumer {
         nextTick = Date.now() + (waiting === true ? Math.min(100, options.leaseMs / 3) : options.leaseMs / 3);
       }
       if (this.owned.size === 0) {
+        ahead = undefined;
         await this.pause(Math.max(0, Math.min(200, nextTick - Date.now())));
         continue;
       }
-      let read: Map<number, LogEntry[]>;
-      try {
-        read = await this.transport.read(new Map([...this.owned].map(([p, ledger]) => [p, ledger.position])), options.batch);
-      } catch (error) {
+      const reading = ahead ?? this.readFrom(this.positions());
+      ahead = undefined;
+      const { from, found, error } = await reading;
+      if (found === undefined) {
         if (fatal(error)) throw error;
         this.metrics.retries++;
         this.log('retrying', { error: message(error) });
         await this.pause(backoff(0));
         continue;
       }
-      if (read.size === 0) await this.pause(Math.min(IDLE_MS, nextTick - Date.now()));
-      else {
+      const read = this.continuing(from, found);
+      if (read.size === 0) {
+        if (found.size === 0) await this.pause(Math.min(IDLE_MS, nextTick - Date.now()));
+      } else {
+        // A partition read in full has more waiting: the next read goes out now, so Redis answers it while this batch is decided.
+        const full = [...read.values()].some((entries) => entries.length >= options.batch);
+        if (full) {
+          const next = this.positions();
+          for (const [p, entries] of read) next.set(p, entries[entries.length - 1]!.id);
+          ahead = this.readFrom(next);
+        }
         await this.processAll(read);
-        if ([...read.values()].every((entries) => entries.length < options.batch)) await this.pause(Math.min(LINGER_MS, nextTick - Date.now()));
+        // Caught up: wait so the next batch is fuller (fewer commits, less Redis work a row).
+        if (!full) await this.pause(Math.min(LINGER_MS, nextTick - Date.now()));
       }
       if (Date.now() >= nextMetrics) {
         const seconds = (Date.now() - nextMetrics + options.metricsEveryMs) / 1000;
@@ -140,7 +169,32 @@ export class Consumer {
         lastRows = this.metrics.rows;
       }
     }
+    await this.settled();
     await this.shutdown();
+  }
+
+  /** Where each partition held goes on from (the batch decided last included). */
+  private positions(): Map<number, string> {
+    return new Map([...this.owned].map(([p, ledger]) => [p, ledger.position]));
+  }
+
+  private readFrom(from: Map<number, string>): Reading {
+    return this.transport.read(from, this.options.batch).then(
+      (found) => ({ from, found }),
+      (error: unknown) => ({ from, error }),
+    );
+  }
+
+  /** The entries read that continue a ledger held, from where it is now (a read ahead of a partition lost or taken again since is of no use). */
+  private continuing(from: Map<number, string>, found: Map<number, LogEntry[]>): Map<number, LogEntry[]> {
+    const read = new Map<number, LogEntry[]>();
+    for (const [p, entries] of found) if (this.owned.get(p)?.position === from.get(p)) read.set(p, entries);
+    return read;
+  }
+
+  /** Every commit sent has answered. */
+  private async settled(): Promise<void> {
+    await Promise.all(this.pending.values());
   }
 
   /** Runs a Redis step; a failure is logged and waited out (backoff), never fatal. */
@@ -208,26 +262,47 @@ export class Consumer {
     this.log('partition_acquired', { partition: p, position: ledger.position, transactions: ledger.ledger.book.size, loadMs, waiting });
   }
 
-  /** Decides each partition's entries, then sends every commit at once (one round trip for all) and waits for them all. */
+  /**
+   * Decides each partition's entries and sends their commits, without waiting for them: the
+   * next batch is decided while Redis runs these. A partition's commit goes only once its
+   * previous one has answered (a retried commit is never overtaken), so at most one batch per
+   * partition is in flight and one more decided; if a commit fails, the partition is dropped
+   * with the batch decided after it (its ledger is rebuilt from Redis when taken again).
+   */
   private async processAll(read: Map<number, LogEntry[]>): Promise<void> {
-    const batches: { p: number; ledger: PartitionLedger; prepared: Prepared }[] = [];
+    const sending: { p: number; ledger: PartitionLedger; prepared: Prepared }[] = [];
     for (const [p, entries] of read) {
       const ledger = this.owned.get(p);
-      if (ledger !== undefined) batches.push({ p, ledger, prepared: ledger.prepare(entries) });
+      if (ledger === undefined) continue;
+      if (ledger.snapshotDue()) {
+        // A snapshot is of the committed state: the batch in flight answers first, and nothing is decided after it until then.
+        await this.pending.get(p);
+        if (this.owned.get(p) !== ledger) continue;
+        await this.snapshot(p, ledger);
+      }
+      sending.push({ p, ledger, prepared: ledger.prepare(entries) });
     }
-    await Promise.all(
-      batches.map(async ({ p, ledger, prepared }) => {
-        const commit = prepared.commit;
-        if (commit === undefined) return;
-        const changesId = await this.commit(p, commit);
-        if (changesId === undefined) return;
-        ledger.committed(changesId, (commit.changes?.length ?? 0) / 16);
-        this.metrics.rows += prepared.rows;
-        this.metrics.deadLetters += commit.dead.length;
-        for (const dead of commit.dead) this.log('dead_letter', { partition: p, id: dead.id, error: dead.error });
-        if (ledger.snapshotDue()) await this.snapshot(p, ledger);
-      }),
-    );
+    for (const { p, ledger, prepared } of sending) {
+      const commit = prepared.commit;
+      if (commit === undefined) continue;
+      const previous = this.pending.get(p) ?? Promise.resolve();
+      const sent = previous.then(() => (this.owned.get(p) === ledger ? this.commitBatch(p, ledger, commit, prepared.rows) : undefined));
+      sent.catch(() => undefined); // a fatal answer is rethrown where it is awaited (next batch, a hand-over, the stop)
+      this.pending.set(p, sent);
+    }
+    // The batches sent last time have answered before more are decided (at most one in flight a partition).
+    await Promise.all(this.sentLast);
+    this.sentLast = sending.map(({ p }) => this.pending.get(p)!);
+  }
+
+  /** Commits one decided batch and counts it; a partition lost meanwhile is dropped (commit() says why). */
+  private async commitBatch(p: number, ledger: PartitionLedger, commit: Commit, rows: number): Promise<void> {
+    const changesId = await this.commit(p, commit);
+    if (changesId === undefined) return;
+    ledger.committed(changesId, (commit.changes?.length ?? 0) / 16);
+    this.metrics.rows += rows;
+    this.metrics.deadLetters += commit.dead.length;
+    for (const dead of commit.dead) this.log('dead_letter', { partition: p, id: dead.id, error: dead.error });
   }
 
   /** Writes p's snapshot to Redis (trimming its changelog); a failure only leaves the changelog longer. */
@@ -278,6 +353,8 @@ export class Consumer {
     const ledger = this.owned.get(p);
     this.owned.delete(p);
     if (handOver) {
+      // Its batch in flight answers first: the snapshot is then of the committed state (else the snapshot script refuses it).
+      await this.pending.get(p);
       if (ledger?.snapshotDue(true)) await this.snapshot(p, ledger);
       await this.transport.release(p, this.options.owner);
     }
