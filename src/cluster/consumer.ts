@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Log } from './clusterLog.js';
-import { RedisRefused } from './redisReply.js';
+import { backoff, CommitPipeline, ConsumerMetrics, fatal, message } from './commitPipeline.js';
 import { PartitionLedger, type Prepared } from './partitionLedger.js';
-import type { Commit, CommitResult, LogEntry, Transport } from './transport.js';
+import type { LogEntry, Transport } from './transport.js';
+
+export { ConsumerMetrics } from './commitPipeline.js';
 
 export interface ConsumerOptions {
   owner: string;
@@ -15,17 +17,6 @@ export interface ConsumerOptions {
   maxDeliveries?: number;
 }
 
-/** Counters for the metrics line and the Prometheus endpoint. */
-export class ConsumerMetrics {
-  rows = 0;
-  commits = 0;
-  retries = 0;
-  deadLetters = 0;
-  takenOver = 0;
-  snapshots = 0;
-  backlog = new Map<number, { lag: number }>();
-}
-
 /** A read in flight: the positions it reads after, and what came back (or why not). */
 type Reading = Promise<{ from: Map<number, string>; found?: Map<number, LogEntry[]>; error?: unknown }>;
 
@@ -33,22 +24,8 @@ type Reading = Promise<{ from: Map<number, string>; found?: Map<number, LogEntry
 const IDLE_MS = 20;
 /** Caught up (every partition read less than a full batch): wait this long so the next batch is fuller (fewer commits, less Redis work a row). */
 const LINGER_MS = 50;
-const MAX_BACKOFF_MS = 5000;
 /** Before the first publish: how often to look for it. */
 const FIRST_PUBLISH_LOOK_MS = 50;
-
-function backoff(attempt: number): number {
-  return Math.min(50 * 2 ** attempt, MAX_BACKOFF_MS) * (0.75 + Math.random() / 2);
-}
-
-/** Errors no retry mends: a Redis that answered no for good. They end the run. */
-function fatal(error: unknown): boolean {
-  return error instanceof RedisRefused;
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message.split('\n')[0]! : String(error);
-}
 
 /**
  * A consumer of the cluster (`payrun consume`): heartbeats, holds the leases of the partitions
@@ -67,16 +44,15 @@ export class Consumer {
   /** Until then, membership is only heartbeated (after a Redis outage every heartbeat has lapsed). */
   private settleUntil = 0;
   private wake: (() => void) | undefined;
-  /** Per partition, its last commit sent (resolves once it has answered, whatever the answer). */
-  private readonly pending = new Map<number, Promise<void>>();
-  /** The commits sent by the last batch decided. */
-  private sentLast: Promise<void>[] = [];
+  private readonly commits: CommitPipeline;
 
   constructor(
     private readonly transport: Transport,
     private readonly options: ConsumerOptions,
     private readonly log: Log,
-  ) {}
+  ) {
+    this.commits = new CommitPipeline(transport, this.metrics, log, { holds: (p, ledger) => this.owned.get(p) === ledger, drop: (p, why) => this.drop(p, why) });
+  }
 
   /** Redis is reachable again: give every consumer a heartbeat's time to reappear before moving partitions. */
   redisBack(): void {
@@ -169,7 +145,7 @@ export class Consumer {
         lastRows = this.metrics.rows;
       }
     }
-    await this.settled();
+    await this.commits.settled();
     await this.shutdown();
   }
 
@@ -190,11 +166,6 @@ export class Consumer {
     const read = new Map<number, LogEntry[]>();
     for (const [p, entries] of found) if (this.owned.get(p)?.position === from.get(p)) read.set(p, entries);
     return read;
-  }
-
-  /** Every commit sent has answered. */
-  private async settled(): Promise<void> {
-    await Promise.all(this.pending.values());
   }
 
   /** Runs a Redis step; a failure is logged and waited out (backoff), never fatal. */
@@ -262,13 +233,7 @@ export class Consumer {
     this.log('partition_acquired', { partition: p, position: ledger.position, transactions: ledger.ledger.book.size, loadMs, waiting });
   }
 
-  /**
-   * Decides each partition's entries and sends their commits, without waiting for them: the
-   * next batch is decided while Redis runs these. A partition's commit goes only once its
-   * previous one has answered (a retried commit is never overtaken), so at most one batch per
-   * partition is in flight and one more decided; if a commit fails, the partition is dropped
-   * with the batch decided after it (its ledger is rebuilt from Redis when taken again).
-   */
+  /** Decides each partition's entries and sends their commits (CommitPipeline: the next batch is decided while Redis runs these). */
   private async processAll(read: Map<number, LogEntry[]>): Promise<void> {
     const sending: { p: number; ledger: PartitionLedger; prepared: Prepared }[] = [];
     for (const [p, entries] of read) {
@@ -276,33 +241,19 @@ export class Consumer {
       if (ledger === undefined) continue;
       if (ledger.snapshotDue()) {
         // A snapshot is of the committed state: the batch in flight answers first, and nothing is decided after it until then.
-        await this.pending.get(p);
+        await this.commits.answered(p);
         if (this.owned.get(p) !== ledger) continue;
         await this.snapshot(p, ledger);
       }
       sending.push({ p, ledger, prepared: ledger.prepare(entries) });
     }
+    const sent: number[] = [];
     for (const { p, ledger, prepared } of sending) {
-      const commit = prepared.commit;
-      if (commit === undefined) continue;
-      const previous = this.pending.get(p) ?? Promise.resolve();
-      const sent = previous.then(() => (this.owned.get(p) === ledger ? this.commitBatch(p, ledger, commit, prepared.rows) : undefined));
-      sent.catch(() => undefined); // a fatal answer is rethrown where it is awaited (next batch, a hand-over, the stop)
-      this.pending.set(p, sent);
+      if (prepared.commit === undefined) continue;
+      this.commits.send(p, ledger, prepared.commit, prepared.rows);
+      sent.push(p);
     }
-    // The batches sent last time have answered before more are decided (at most one in flight a partition).
-    await Promise.all(this.sentLast);
-    this.sentLast = sending.map(({ p }) => this.pending.get(p)!);
-  }
-
-  /** Commits one decided batch and counts it; a partition lost meanwhile is dropped (commit() says why). */
-  private async commitBatch(p: number, ledger: PartitionLedger, commit: Commit, rows: number): Promise<void> {
-    const changesId = await this.commit(p, commit);
-    if (changesId === undefined) return;
-    ledger.committed(changesId, (commit.changes?.length ?? 0) / 16);
-    this.metrics.rows += rows;
-    this.metrics.deadLetters += commit.dead.length;
-    for (const dead of commit.dead) this.log('dead_letter', { partition: p, id: dead.id, error: dead.error });
+    await this.commits.turn(sent);
   }
 
   /** Writes p's snapshot to Redis (trimming its changelog); a failure only leaves the changelog longer. */
@@ -319,31 +270,6 @@ export class Consumer {
     }
   }
 
-  /** Commits a decided batch, retrying with backoff; its changelog id, or undefined if the partition was lost instead. */
-  private async commit(p: number, commit: Commit): Promise<string | undefined> {
-    for (let attempt = 0; ; attempt++) {
-      let result: CommitResult;
-      try {
-        result = await this.transport.commit(commit);
-      } catch (error) {
-        if (fatal(error)) throw error;
-        this.metrics.retries++;
-        if (attempt === 0) this.log('commit_retry', { partition: p, lastId: commit.lastId, error: message(error) });
-        await sleep(backoff(attempt));
-        continue;
-      }
-      if (result.kind === 'ok' || result.kind === 'done') {
-        this.metrics.commits++;
-        // 'done': committed by the try whose reply was lost; its changelog id is unknown, so the next snapshot holds up to the one before.
-        return result.kind === 'ok' ? result.changesId : '';
-      }
-      // The ledger in hand is ahead of Redis now: it is dropped, and rebuilt from Redis if the partition comes back.
-      if (result.kind === 'lease') await this.drop(p, 'lease lost before the commit');
-      else if (result.kind === 'cursor') await this.drop(p, `committed position moved to '${result.at}' by someone else (expected '${commit.prevId}'); rebuilt from Redis when taken again`);
-      return undefined;
-    }
-  }
-
   /**
    * Stops consuming p. Handed over: a last snapshot first (the next owner rebuilds it at once),
    * then the lease let go (`partition_released`); lost: the lease is not ours to let go, and
@@ -354,7 +280,7 @@ export class Consumer {
     this.owned.delete(p);
     if (handOver) {
       // Its batch in flight answers first: the snapshot is then of the committed state (else the snapshot script refuses it).
-      await this.pending.get(p);
+      await this.commits.answered(p);
       if (ledger?.snapshotDue(true)) await this.snapshot(p, ledger);
       await this.transport.release(p, this.options.owner);
     }
