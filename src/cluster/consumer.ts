@@ -22,8 +22,14 @@ type Reading = Promise<{ from: Map<number, string>; found?: Map<number, LogEntry
 
 /** Nothing to read: the next look is this much later. */
 const IDLE_MS = 20;
-/** Caught up (every partition read less than a full batch): wait this long so the next batch is fuller (fewer commits, less Redis work a row). */
-const LINGER_MS = 50;
+/**
+ * Caught up (every partition read less than a full batch): wait this long so the next batch is
+ * fuller. A commit writes every account its batch touched (about all of a partition's clients
+ * once a batch holds a few rows a client), so fewer, fuller commits cost Redis less a row: 2
+ * consumers keeping up with a 1M-row publish made 150 commits at 100 ms, 179 at 50 ms. Events of
+ * a caught-up consumer come up to this much later.
+ */
+const LINGER_MS = 100;
 /** Before the first publish: how often to look for it. */
 const FIRST_PUBLISH_LOOK_MS = 50;
 
