@@ -88,22 +88,7 @@ export class Consumer {
   private async consume(): Promise<void> {
     const { options } = this;
     this.log('started', { prefix: options.prefix, leaseMs: options.leaseMs });
-    // Announce ourselves first and give consumers started together one heartbeat to see each other,
-    // rather than each taking every partition and handing most back at once. Waiting for the first
-    // publish counts towards that wait, and is a quick look (the rows must not wait for us).
-    const announced = Date.now();
-    await this.guard(() => this.transport.heartbeat(options.owner, options.leaseMs));
-    let beat = Date.now();
-    while (!this.stopping) {
-      this.partitions = (await this.guard(() => this.transport.partitions())) ?? 0;
-      if (this.partitions > 0) break;
-      if (Date.now() - beat >= options.leaseMs / 3) {
-        await this.guard(() => this.transport.heartbeat(options.owner, options.leaseMs));
-        beat = Date.now();
-      }
-      await this.pause(FIRST_PUBLISH_LOOK_MS);
-    }
-    await this.pause(announced + Math.min(1000, options.leaseMs / 3) - Date.now());
+    await this.join();
     let nextTick = 0;
     let ahead: Reading | undefined;
     let nextMetrics = Date.now() + options.metricsEveryMs;
@@ -119,31 +104,7 @@ export class Consumer {
         await this.pause(Math.max(0, Math.min(200, nextTick - Date.now())));
         continue;
       }
-      const reading = ahead ?? this.readFrom(this.positions());
-      ahead = undefined;
-      const { from, found, error } = await reading;
-      if (found === undefined) {
-        if (fatal(error)) throw error;
-        this.metrics.retries++;
-        this.log('retrying', { error: message(error) });
-        await this.pause(backoff(0));
-        continue;
-      }
-      const read = this.continuing(from, found);
-      if (read.size === 0) {
-        if (found.size === 0) await this.pause(Math.min(IDLE_MS, nextTick - Date.now()));
-      } else {
-        // A partition read in full has more waiting: the next read goes out now, so Redis answers it while this batch is decided.
-        const full = [...read.values()].some((entries) => entries.length >= options.batch);
-        if (full) {
-          const next = this.positions();
-          for (const [p, entries] of read) next.set(p, entries[entries.length - 1]!.id);
-          ahead = this.readFrom(next);
-        }
-        await this.processAll(read);
-        // Caught up: wait so the next batch is fuller (fewer commits, less Redis work a row).
-        if (!full) await this.pause(Math.min(LINGER_MS, nextTick - Date.now()));
-      }
+      ahead = (await this.round(ahead, nextTick)).next;
       if (Date.now() >= nextMetrics) {
         const seconds = (Date.now() - nextMetrics + options.metricsEveryMs) / 1000;
         nextMetrics = Date.now() + options.metricsEveryMs;
@@ -153,6 +114,59 @@ export class Consumer {
     }
     await this.commits.settled();
     await this.shutdown();
+  }
+
+  /**
+   * Announces this consumer, then waits for the first publish (a quick look: the rows must not
+   * wait for us) and for one heartbeat's time since the announcement, so consumers started
+   * together see each other rather than each taking every partition and handing most back.
+   */
+  private async join(): Promise<void> {
+    const { owner, leaseMs } = this.options;
+    const announced = Date.now();
+    await this.guard(() => this.transport.heartbeat(owner, leaseMs));
+    let beat = Date.now();
+    while (!this.stopping) {
+      this.partitions = (await this.guard(() => this.transport.partitions())) ?? 0;
+      if (this.partitions > 0) break;
+      if (Date.now() - beat >= leaseMs / 3) {
+        await this.guard(() => this.transport.heartbeat(owner, leaseMs));
+        beat = Date.now();
+      }
+      await this.pause(FIRST_PUBLISH_LOOK_MS);
+    }
+    await this.pause(announced + Math.min(1000, leaseMs / 3) - Date.now());
+  }
+
+  /**
+   * One read (the one sent ahead, else a new one) decided and its commits sent. A partition read
+   * in full has more waiting: the next read goes out at once, so Redis answers it while this batch
+   * is decided, and is returned; caught up, the consumer lingers instead (fuller next batches).
+   */
+  private async round(ahead: Reading | undefined, nextTick: number): Promise<{ next?: Reading }> {
+    const { from, found, error } = await (ahead ?? this.readFrom(this.positions()));
+    if (found === undefined) {
+      if (fatal(error)) throw error;
+      this.metrics.retries++;
+      this.log('retrying', { error: message(error) });
+      await this.pause(backoff(0));
+      return {};
+    }
+    const read = this.continuing(from, found);
+    if (read.size === 0) {
+      if (found.size === 0) await this.pause(Math.min(IDLE_MS, nextTick - Date.now()));
+      return {};
+    }
+    let next: Reading | undefined;
+    if ([...read.values()].some((entries) => entries.length >= this.options.batch)) {
+      const after = this.positions();
+      for (const [p, entries] of read) after.set(p, entries[entries.length - 1]!.id);
+      next = this.readFrom(after);
+    }
+    await this.processAll(read);
+    if (next === undefined) await this.pause(Math.min(LINGER_MS, nextTick - Date.now()));
+    // In an object: a promise returned by an async function would be waited for.
+    return { next };
   }
 
   /** Where each partition held goes on from (the batch decided last included). */
