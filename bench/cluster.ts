@@ -2,7 +2,8 @@
 // redis-server (started here, on a free port, in a temp dir, appendonly yes), a generated file,
 // and for 1, 2 and 3 `payrun consume` processes (started first, each with its own empty dir)
 // the time from the start of `payrun publish` until `payrun accounts --wait` returns; the merged
-// accounts are checked against `payrun FILE` each time. Also: publish alone, Redis CPU per row
+// accounts are checked against `payrun FILE` each time (and the batch engine is run again just
+// before each, since the machine is shared: both ratios are reported). Also: publish alone, Redis CPU per row
 // (INFO used_cpu_*), consumer and publisher CPU per row, the takeover of a partition holding
 // every stored transaction of the file by a consumer with an empty disk after a SIGKILL, and the
 // bytes Redis keeps per stored transaction. Prints a table and writes bench/results/<date>-cluster.json.
@@ -151,42 +152,20 @@ async function main(): Promise<void> {
     log(`publish alone: ${alone.seconds.toFixed(2)} s, ${publishAlone.rowsPerSecond} rows/s (${publishAlone.ofBatch}x batch)`);
 
     const results = [];
-    for (const n of options.consumers) {
-      const prefix = `bench${n}`;
-      const started = Array.from({ length: n }, (_, c) => startConsumer(dir, url, prefix, `c${c}`, ['-q']));
-      consumers.push(...started.map((s) => s.child));
-      await sleep(1500); // started and heartbeating (they wait for the first publish)
-      const redisAt = redisCpu(port);
-      const t0 = performance.now();
-      const published = payrun(['publish', file, '--redis', url, '--prefix', prefix, '--partitions', String(options.partitions), '-q']);
-      const accounts = payrun(['accounts', '--redis', url, '--prefix', prefix, '--wait', '--timeout', '3600']);
-      const seconds = (performance.now() - t0) / 1000;
-      const redisMicros = redisCpu(port) - redisAt;
-      await stop(consumers.splice(0));
-      const usages = started.map((s) => usageOf(s.usage));
-      const identical = accounts.stdout === expected;
-      const result = {
-        consumers: n,
-        partitions: options.partitions,
-        rows,
-        seconds: Number(seconds.toFixed(3)),
-        rowsPerSecond: Math.round(rows / seconds),
-        ofBatch: Number((batchSeconds / seconds).toFixed(3)),
-        publishSeconds: Number(published.seconds.toFixed(3)),
-        redisCpuMicrosPerRow: Number((redisMicros / rows).toFixed(2)),
-        consumerCpuMicrosPerRow: Number((usages.reduce((s, u) => s + cpuMicros(u), 0) / rows).toFixed(2)),
-        peakRssMb: usages.map((u) => Math.round(u.maxRssKiB / 1024)),
-        identical,
-      };
-      results.push(result);
-      log(`${n} consumer(s): publish→accounts --wait ${seconds.toFixed(2)} s, ${result.rowsPerSecond} rows/s (${result.ofBatch}x batch), Redis ${result.redisCpuMicrosPerRow} µs/row, consumers ${result.consumerCpuMicrosPerRow} µs/row, accounts ${identical ? 'identical to' : 'DIFFER from'} payrun FILE`);
-    }
+    for (const n of options.consumers) results.push(await measureConsumers(n, { dir, url, port, file, expected, batchSeconds, rows, partitions: options.partitions, consumers }));
 
     const takeover = await measureTakeover(dir, url, port, file, expected);
     const machine = { cpuModel: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, redis: spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.trim() };
     const loadAfter = loadavg().map((x) => Number(x.toFixed(2)));
-    const table = ['consumers | publish→accounts s | rows/s | × batch | Redis µs/row | consumer µs/row | peak RSS MB each | identical', '---|---|---|---|---|---|---|---'];
-    for (const r of results) table.push(`${r.consumers} | ${r.seconds.toFixed(2)} | ${r.rowsPerSecond} | ${r.ofBatch} | ${r.redisCpuMicrosPerRow} | ${r.consumerCpuMicrosPerRow} | ${r.peakRssMb.join(', ')} | ${r.identical}`);
+    const table = [
+      'consumers | publish→accounts s | rows/s | × batch | × batch just before | Redis µs/row | consumers µs/row (each) | publisher µs/row | peak RSS MB each | identical',
+      '---|---|---|---|---|---|---|---|---|---',
+    ];
+    for (const r of results) {
+      table.push(
+        `${r.consumers} | ${r.seconds.toFixed(2)} | ${r.rowsPerSecond} | ${r.ofBatch} | ${r.ofBatchJustBefore} | ${r.redisCpuMicrosPerRow} | ${r.consumerCpuMicrosPerRow} (${r.eachConsumerCpuMicrosPerRow.join(', ')}) | ${r.publisherCpuMicrosPerRow} | ${r.peakRssMb.join(', ')} | ${r.identical}`,
+      );
+    }
     process.stdout.write(
       [
         `payrun cluster, ${rows} rows, ${options.partitions} partitions: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.redis}; load before ${loadBefore.join(', ')}, after ${loadAfter.join(', ')}`,
@@ -208,6 +187,60 @@ async function main(): Promise<void> {
     await new Promise((resolve) => redis.once('exit', resolve));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface Run {
+  dir: string;
+  url: string;
+  port: number;
+  file: string;
+  /** `payrun FILE`'s accounts. */
+  expected: string;
+  batchSeconds: number;
+  rows: number;
+  partitions: number;
+  /** Children to kill if the run fails. */
+  consumers: ChildProcess[];
+}
+
+/** n consumers started first, then publish→`accounts --wait` timed, with every process's CPU a row. */
+async function measureConsumers(n: number, run: Run) {
+  const { dir, url, port, file, rows } = run;
+  const prefix = `bench${n}`;
+  const started = Array.from({ length: n }, (_, c) => startConsumer(dir, url, prefix, `c${c}`, ['-q']));
+  run.consumers.push(...started.map((s) => s.child));
+  await sleep(1500); // started and heartbeating (they wait for the first publish)
+  // The batch engine again, just before: the machine is shared, and its load changes between runs.
+  const batchNow = payrun(['--workers', '0', file, '-q']).seconds;
+  const redisAt = redisCpu(port);
+  const t0 = performance.now();
+  const publisherUsage = join(dir, `usage-publish-${prefix}`);
+  const published = payrun(['publish', file, '--redis', url, '--prefix', prefix, '--partitions', String(run.partitions), '-q'], publisherUsage);
+  const accounts = payrun(['accounts', '--redis', url, '--prefix', prefix, '--wait', '--timeout', '3600']);
+  const seconds = (performance.now() - t0) / 1000;
+  const redisMicros = redisCpu(port) - redisAt;
+  await stop(run.consumers.splice(0));
+  const usages = started.map((s) => usageOf(s.usage));
+  const identical = accounts.stdout === run.expected;
+  const result = {
+    consumers: n,
+    partitions: run.partitions,
+    rows,
+    seconds: Number(seconds.toFixed(3)),
+    rowsPerSecond: Math.round(rows / seconds),
+    ofBatch: Number((run.batchSeconds / seconds).toFixed(3)),
+    batchSecondsJustBefore: Number(batchNow.toFixed(3)),
+    ofBatchJustBefore: Number((batchNow / seconds).toFixed(3)),
+    publishSeconds: Number(published.seconds.toFixed(3)),
+    publisherCpuMicrosPerRow: Number((cpuMicros(usageOf(publisherUsage)) / rows).toFixed(2)),
+    redisCpuMicrosPerRow: Number((redisMicros / rows).toFixed(2)),
+    consumerCpuMicrosPerRow: Number((usages.reduce((s, u) => s + cpuMicros(u), 0) / rows).toFixed(2)),
+    eachConsumerCpuMicrosPerRow: usages.map((u) => Number((cpuMicros(u) / rows).toFixed(2))),
+    peakRssMb: usages.map((u) => Math.round(u.maxRssKiB / 1024)),
+    identical,
+  };
+  log(`${n} consumer(s): publish→accounts --wait ${seconds.toFixed(2)} s, ${result.rowsPerSecond} rows/s (${result.ofBatch}x batch), Redis ${result.redisCpuMicrosPerRow} µs/row, consumers ${result.consumerCpuMicrosPerRow} µs/row, accounts ${identical ? 'identical to' : 'DIFFER from'} payrun FILE`);
+  return result;
 }
 
 /**

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The long cluster crash test (npm run test:cluster-crash): a real redis-server on a free port in
-# a temp dir, a generated file published while 3 consumers run (each with a private, empty
-# directory: no shared disk), and every 0.2-0.9 s one consumer (chosen at random) is killed with
+# a temp dir, a generated file published while 3 consumers run (no shared disk: each is given a
+# --journal path of its own, which consume accepts and does not use), and every 0.2-0.9 s one consumer (chosen at random) is killed with
 # SIGKILL and started again. At the end `payrun accounts --wait`
 # must equal `payrun FILE` byte for byte, with exactly one event per row and no event id twice.
 #   ROWS=300000 KILLS=25 SEED=11 scripts/cluster-crash-test.sh

@@ -195,7 +195,7 @@ export function defineCluster(program: Command, { configure, io, exit }: Program
 
   redisOptions(configure(program.command('consume')))
     .description("run a consumer: take a share of the partitions (their state from Redis: no shared disk), apply their rows, commit the events and balances; until SIGINT/SIGTERM")
-    .option('--journal <dir>', "optional, private to this consumer (never shared): created if missing; the partitions' state is in Redis, so nothing is needed on disk and nothing is written there yet")
+    .option('--journal <dir>', "accepted and not used: a consumer keeps nothing on disk (the partitions' state is in Redis, so any consumer can take any partition over); DIR is not created")
     .option('--owner <name>', "this consumer's name (default: host-pid); a restart under the same name takes its partitions back at once (their leases are its own)")
     .option('--lease-ms <ms>', "partition lease time; a dead consumer's partitions move after it", parseCount('--lease-ms', 300, 600_000), 5000)
     .option('--batch <n>', 'stream entries (chunks of rows) read per partition at a time', parseCount('--batch', 1, 100_000), 32)

@@ -1,5 +1,5 @@
 import { Ledger } from '../domain/ledger.js';
-import { namesAccount, RejectReason } from '../domain/rejectReason.js';
+import { RejectReason } from '../domain/rejectReason.js';
 import { DUPLICATE_FLAG, ownsTxId } from '../domain/txType.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
@@ -7,15 +7,19 @@ import { ParsedRow } from '../io/rowParser.js';
 import { decodeChunk, type ReadChunk } from './chunkEntry.js';
 import { EventWriter } from './eventCodec.js';
 import { compareIds } from './keys.js';
-import { encodeChanges, encodeSnapshot, restoreLedger, type StoredPartition } from './partitionState.js';
+import { encodeSnapshot, restoreLedger, type StoredPartition } from './partitionState.js';
 import type { Commit, DeadLetter, LogEntry } from './transport.js';
 
 /** An entry handed out more often than this without a commit is a dead letter (a poison entry). */
 export const DEFAULT_MAX_DELIVERIES = 10;
-/** A row's outcome while it is set aside: its client belongs to another partition. */
-const STRAY = 255;
 /** Snapshot once the changelog holds this many changes, or half as many as the last snapshot's transactions if more. */
 const SNAPSHOT_MIN_CHANGES = 200_000;
+/**
+ * A partition's ledger starts with room for this many transactions (about 3 MB): a book grown
+ * from nothing moves each transaction four or five times (it grows by a quarter at a time), a
+ * quarter of a consumer's work a row on a partition's first 100k rows.
+ */
+const MIN_ROOM = 1 << 17;
 
 /** What one batch of entries comes to: a commit to make, and/or ids only to acknowledge (already applied). */
 export interface Prepared {
@@ -42,8 +46,13 @@ function rowsOf(chunk: ReadChunk, batch: RowBatch, row: ParsedRow): number {
 export class PartitionLedger {
   private readonly row = new ParsedRow();
   private batch = new RowBatch(1024);
-  /** Clients a batch touched (a mark per client id, cleared after each batch). */
+  /** Clients a batch touched (a mark per client id, cleared after each batch), in order. */
   private readonly touched = new Uint8Array(65_536);
+  private readonly clients: number[] = [];
+  /** Per row of a batch: its input and line (grown as needed). */
+  private input = new Uint32Array(0);
+  private line = new Uint32Array(0);
+
   /** Changes in Redis's changelog since its snapshot; the id of the last one; the snapshot's transactions. */
   private changed: number;
   private snapshotSize = 0;
@@ -67,7 +76,7 @@ export class PartitionLedger {
   /** The ledger of partition p as stored in Redis; throws (in words) when the stored state cannot be read. */
   static restore(stored: StoredPartition, p: number, partitions: number, owner: string, maxDeliveries = DEFAULT_MAX_DELIVERIES): PartitionLedger {
     const changed = stored.changes.reduce((n, [, bytes]) => n + bytes.length / 16, 0);
-    const ledger = new PartitionLedger(p, partitions, restoreLedger(stored), stored.position, owner, maxDeliveries, changed);
+    const ledger = new PartitionLedger(p, partitions, restoreLedger(stored, MIN_ROOM), stored.position, owner, maxDeliveries, changed);
     ledger.changesId = stored.changes.at(-1)?.[0] ?? '';
     ledger.snapshotSize = stored.snapshot === undefined ? 0 : (stored.snapshot.length - 8) / 16;
     return ledger;
@@ -118,69 +127,101 @@ export class PartitionLedger {
       else chunks.push({ ...error, id: entry.id });
     }
     const { batch, text, rows } = this.parseChunks(chunks, dead);
-    const input = new Uint32Array(rows);
-    const line = new Uint32Array(rows);
-    let at = 0;
-    for (const chunk of chunks) {
-      for (let i = 0; i < chunk.lines.length; i++, at++) {
-        input[at] = chunk.input;
-        line[at] = chunk.lines[i]!;
-        if (chunk.duplicate[i] === 1) batch.type[at] = batch.type[at]! | DUPLICATE_FLAG;
-      }
-    }
-    const p = this.partition;
-    for (let i = 0; i < rows; i++) {
-      if (batch.reason[i] === RejectReason.None && batch.client[i]! % this.partitions !== p) batch.reason[i] = STRAY;
-    }
-    const events = new EventWriter(p, rows);
-    // Typed arrays, not Sets: tx ids above 2^31 are heap numbers, and a Set of them costs more than the decision itself.
-    const touched = this.touched;
-    const clients: number[] = [];
-    const txs = new Uint32Array(rows);
-    let changed = 0;
-    const { ledger } = this;
-    const { available, held, flags } = ledger;
-    const { type, client, tx, amount, start, end, reason } = batch;
-    for (let i = 0; i < rows; i++) {
-      let outcome = reason[i]!;
-      const kind = type[i]! & ~DUPLICATE_FLAG;
-      const c = client[i]!;
-      if (outcome === STRAY) {
-        dead.push({ id: `${input[i]}-${line[i]}`, error: `client ${c} belongs to partition ${c % this.partitions}, not ${p} (a row published elsewhere than by payrun publish)` });
-        continue;
-      }
-      if (outcome === RejectReason.None) outcome = ledger.apply(kind, c, tx[i]!, amount[i]!, (type[i]! & DUPLICATE_FLAG) !== 0);
-      if (namesAccount(outcome as RejectReason)) {
-        if (touched[c] === 0) {
-          touched[c] = 1;
-          clients.push(c);
-        }
-        if (ownsTxId(kind) ? outcome !== RejectReason.DuplicateTx : outcome === RejectReason.None) txs[changed++] = tx[i]!;
-        events.addRow(input[i]!, line[i]!, outcome as RejectReason, kind, c, tx[i]!, amount[i]!, available[c]!, held[c]!, flags[c]!);
-      } else {
-        events.addRow(input[i]!, line[i]!, outcome as RejectReason, kind, c, tx[i]!, amount[i]!, 0, 0, 0, text.subarray(start[i]!, end[i]!));
-      }
-    }
+    this.placeRows(chunks, batch, rows);
+    const events = new EventWriter(this.partition, rows);
+    const changes = Buffer.allocUnsafe(rows * 16);
+    const changed = this.decide(batch, text, rows, events, changes, dead);
     const prevId = this.position;
     this.position = fresh[fresh.length - 1]!.id;
     this.takeovers = 0;
-    const accounts = new Map<number, string>();
-    for (const c of clients) {
-      touched[c] = 0;
-      accounts.set(c, `${available[c]} ${held[c]} ${flags[c]}`);
-    }
     const commit: Commit = {
-      partition: p,
+      partition: this.partition,
       owner: this.owner,
       prevId,
       lastId: this.position,
       events: events.count > 0 ? events.finish() : undefined,
-      changes: changed > 0 ? encodeChanges(ledger, txs, changed) : undefined,
-      accounts,
+      changes: changed > 0 ? changes.subarray(0, changed * 16) : undefined,
+      accounts: this.touchedAccounts(),
       dead,
       entries: fresh.length,
     };
     return { seen, rows: events.count, commit };
+  }
+
+  /** Each row's input and line (kept for the events), and the publisher's duplicate marks on its type. */
+  private placeRows(chunks: EntryChunk[], batch: RowBatch, rows: number): void {
+    if (this.input.length < rows) {
+      this.input = new Uint32Array(2 * rows);
+      this.line = new Uint32Array(2 * rows);
+    }
+    const { input, line } = this;
+    const { type } = batch;
+    let at = 0;
+    for (const chunk of chunks) {
+      const { lines, duplicate } = chunk;
+      for (let i = 0; i < lines.length; i++, at++) {
+        input[at] = chunk.input;
+        line[at] = lines[i]!;
+        if (duplicate[i] === 1) type[at] = type[at]! | DUPLICATE_FLAG;
+      }
+    }
+  }
+
+  /**
+   * Decides the batch's rows in order into the ledger: each row's event (with its account's
+   * balances after it) and each transaction it changed (16 bytes, read back from the book at
+   * once, while its slot is in cache); a well-formed row whose client belongs to another
+   * partition is a dead letter. Returns the number of changes written.
+   */
+  private decide(batch: RowBatch, text: Buffer, rows: number, events: EventWriter, changes: Buffer, dead: DeadLetter[]): number {
+    const { ledger, input, line, touched, clients, partition: p, partitions } = this;
+    const { available, held, flags, book } = ledger;
+    const { type, client, tx, amount, start, end, reason } = batch;
+    const view = new DataView(changes.buffer, changes.byteOffset, changes.length);
+    let at = 0;
+    for (let i = 0; i < rows; i++) {
+      const shape = reason[i]! as RejectReason;
+      const c = client[i]!;
+      if (shape !== RejectReason.None) {
+        // Not well-formed: its text goes with its event instead of an account.
+        events.addRow(input[i]!, line[i]!, shape, type[i]! & ~DUPLICATE_FLAG, c, tx[i]!, amount[i]!, 0, 0, 0, text.subarray(start[i]!, end[i]!));
+        continue;
+      }
+      if (c % partitions !== p) {
+        dead.push({ id: `${input[i]}-${line[i]}`, error: `client ${c} belongs to partition ${c % partitions}, not ${p} (a row published elsewhere than by payrun publish)` });
+        continue;
+      }
+      const t = tx[i]!;
+      const kind = type[i]! & ~DUPLICATE_FLAG;
+      const outcome = ledger.apply(kind, c, t, amount[i]!, kind !== type[i]!);
+      if (touched[c] === 0) {
+        touched[c] = 1;
+        clients.push(c);
+      }
+      if (ownsTxId(kind) ? outcome !== RejectReason.DuplicateTx : outcome === RejectReason.None) {
+        const slot = book.find(t);
+        if (slot >= 0) {
+          view.setUint32(at, t, true);
+          view.setUint32(at + 4, book.meta(slot) >>> 0, true);
+          view.setFloat64(at + 8, book.amount(slot), true);
+          at += 16;
+        }
+      }
+      events.addRow(input[i]!, line[i]!, outcome, kind, c, t, amount[i]!, available[c]!, held[c]!, flags[c]!);
+    }
+    return at / 16;
+  }
+
+  /** The accounts the batch touched, as stored (`available held flags`); the marks are cleared for the next batch. */
+  private touchedAccounts(): Map<number, string> {
+    const { available, held, flags } = this.ledger;
+    const accounts = new Map<number, string>();
+    for (const c of this.clients) {
+      this.touched[c] = 0;
+      accounts.set(c, `${available[c]} ${held[c]} ${flags[c]}`);
+    }
+    this.clients.length = 0;
+    return accounts;
   }
 
   /** Why an entry cannot be applied, or its chunk. */

@@ -32,26 +32,9 @@ export function encodeSnapshot(ledger: Ledger): Buffer {
   return out;
 }
 
-/** Transactions changed by a batch (the first `count` of txs; one named twice is written twice, the same), as a changelog entry. */
-export function encodeChanges(ledger: Ledger, txs: Uint32Array, count: number): Buffer {
-  const out = Buffer.allocUnsafe(count * TX_BYTES);
-  const view = new DataView(out.buffer, out.byteOffset, out.length);
-  const { book } = ledger;
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const tx = txs[i]!;
-    const slot = book.find(tx);
-    if (slot < 0) continue;
-    view.setUint32(at, tx, true);
-    view.setUint32(at + 4, ((book.client(slot) << 8) | book.state(slot)) >>> 0, true);
-    view.setFloat64(at + 8, book.amount(slot), true);
-    at += TX_BYTES;
-  }
-  return out.subarray(0, at);
-}
-
 /** The ledger a partition's stored state describes; throws (in words) on bytes that are not one. */
-export function restoreLedger(stored: StoredPartition): Ledger {
+/** `room`: the transactions the ledger has room for at least, before its book grows. */
+export function restoreLedger(stored: StoredPartition, room = 0): Ledger {
   const snapshot = stored.snapshot;
   let count = 0;
   if (snapshot !== undefined) {
@@ -60,7 +43,7 @@ export function restoreLedger(stored: StoredPartition): Ledger {
     if (snapshot.length !== 8 + count * TX_BYTES) throw new Error(`the snapshot holds ${snapshot.length} bytes for ${count} transactions`);
   }
   const changed = stored.changes.reduce((n, [, bytes]) => n + bytes.length / TX_BYTES, 0);
-  const ledger = new Ledger(count + changed);
+  const ledger = new Ledger(Math.max(room, count + changed));
   for (const [client, value] of stored.accounts) {
     const [available, held, flags] = value.split(' ').map(Number);
     if (!(client >= 0 && client < 65_536) || !Number.isFinite(available) || !Number.isFinite(held) || !Number.isInteger(flags)) throw new Error(`account ${client} is stored as '${value}'`);

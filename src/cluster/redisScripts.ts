@@ -15,8 +15,10 @@ return 0`;
 /**
  * One batch of a partition, all or nothing. KEYS: lease, progress, events, accounts, dead
  * letters, changelog, takeover counts, partition stream. ARGV: owner, ttl, partition, prevId, lastId, entries in
- * the batch, the events entry ('' if none), the changelog entry ('' if none), then the counts of
- * account pairs and dead-letter pairs, then those values in order.
+ * the batch, the events entry ('' if none), the changelog entry ('' if none), the touched
+ * accounts as one argument (`client LF value LF` each: one argument, not two per account, is
+ * what the consumer's Redis client sends fastest, and Redis splits it no slower than it takes
+ * separate arguments), the count of dead-letter pairs, then those pairs.
  * The lease must be ours (a free one is taken back: no one else can have committed since, and
  * the position check below catches it if they had); the committed position must be prevId, or
  * already lastId (this batch was committed and its reply lost: nothing to do). Consumers read
@@ -27,7 +29,7 @@ return 0`;
 export const COMMIT = `
 local owner, ttl, part, prev, last, entries = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local events, changes = ARGV[7], ARGV[8]
-local na, nd = tonumber(ARGV[9]), tonumber(ARGV[10])
+local accounts, nd = ARGV[9], tonumber(ARGV[10])
 local holder = redis.call('GET', KEYS[1])
 if not holder then
   redis.call('SET', KEYS[1], owner, 'PX', ttl)
@@ -41,16 +43,17 @@ if at ~= prev then return {'cursor', at} end
 if events ~= '' then redis.call('XADD', KEYS[3], '*', 'b', events) end
 local cid = ''
 if changes ~= '' then cid = redis.call('XADD', KEYS[6], '*', 'c', changes) end
-local i = 11
-for j = 1, na, 500 do
-  local pairs = {}
-  for k = j, math.min(j + 499, na) do
-    pairs[#pairs + 1] = ARGV[i]
-    pairs[#pairs + 1] = ARGV[i + 1]
-    i = i + 2
+local fields, n = {}, 0
+for client, value in string.gmatch(accounts, '([^\\n]*)\\n([^\\n]*)\\n') do
+  fields[n + 1], fields[n + 2] = client, value
+  n = n + 2
+  if n == 1000 then
+    redis.call('HSET', KEYS[4], unpack(fields))
+    fields, n = {}, 0
   end
-  redis.call('HSET', KEYS[4], unpack(pairs))
 end
+if n > 0 then redis.call('HSET', KEYS[4], unpack(fields)) end
+local i = 11
 for j = 1, nd do
   redis.call('XADD', KEYS[5], '*', 'id', ARGV[i], 'partition', part, 'error', ARGV[i + 1])
   i = i + 2

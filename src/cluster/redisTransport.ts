@@ -325,8 +325,9 @@ export class RedisTransport implements Transport {
       const { keys } = this;
       const p = commit.partition;
       const args: (string | number | Buffer)[] = [commit.owner, this.options.leaseMs ?? 10_000, p, commit.prevId, commit.lastId, commit.entries];
-      args.push(commit.events ?? '', commit.changes ?? '', commit.accounts.size, commit.dead.length);
-      for (const [client, value] of commit.accounts) args.push(client, value);
+      let accounts = '';
+      for (const [client, value] of commit.accounts) accounts += `${client}\n${value}\n`;
+      args.push(commit.events ?? '', commit.changes ?? '', accounts, commit.dead.length);
       for (const dead of commit.dead) args.push(dead.id, dead.error);
       const [kind, at] = (await (this.redis as unknown as Scripts).payrunCommit(
         keys.lease(p),

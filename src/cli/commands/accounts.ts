@@ -19,6 +19,9 @@ export interface AccountsCommandOptions {
   format?: OutputFormat;
 }
 
+/** With --wait: how often to look whether every partition has caught up (a look is two small commands a partition). */
+const WAIT_LOOK_MS = 25;
+
 /** Partitions whose committed position is behind their newest entry. */
 async function behind(transport: Transport, partitions: number): Promise<number[]> {
   const all = Array.from({ length: partitions }, (_, p) => p);
@@ -66,7 +69,7 @@ export async function accountsCommand(options: AccountsCommandOptions, io: CliIo
         const lagging = await behind(transport, partitions);
         if (lagging.length === 0) break;
         if (Date.now() >= until) throw new ClusterError(`partitions ${lagging.join(', ')} still had rows to apply after ${options.timeout} s (are consumers running?)`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, WAIT_LOOK_MS));
       }
     }
     await writeAll(io.stdout, formatAccountsAs(await mergedAccounts(transport, partitions), options.format ?? 'csv'));

@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import { type CliIo, ExitCode } from '../cliIo.js';
 import { writeAll } from '../../io/writeAll.js';
 import { describeError } from '../errors.js';
-import { ensureDirectory } from '../../io/ensureDirectory.js';
 import { jsonLog } from '../../cluster/clusterLog.js';
 import { Consumer } from '../../cluster/consumer.js';
 import { prometheusText } from '../../cluster/metricsServer.js';
@@ -15,7 +14,7 @@ import { RedisTransport } from '../../cluster/redisTransport.js';
 export interface ConsumeCommandOptions {
   redis: RedisTarget;
   prefix: string;
-  /** A private directory of this consumer's own (optional: the partitions' state is in Redis). */
+  /** Accepted and not used: a consumer keeps nothing on disk (the partitions' state is in Redis). */
   journal?: string;
   owner?: string;
   leaseMs: number;
@@ -25,18 +24,17 @@ export interface ConsumeCommandOptions {
   quiet: boolean;
 }
 
-/** How long a stop may take (a batch in hand waiting for an unreachable Redis) before the journals are closed anyway. */
+/** How long a stop may take (a batch in hand waiting for an unreachable Redis) before the process ends anyway. */
 const STOP_GRACE_MS = 10_000;
 
 /** `payrun consume`: runs a consumer until SIGINT/SIGTERM; exit 0 after a clean stop. */
 export async function consumeCommand(options: ConsumeCommandOptions, io: CliIo): Promise<number> {
   const owner = options.owner ?? `${hostname()}-${process.pid}`;
   const log = jsonLog(io.stderr, owner, options.quiet);
-  // What can fail at once does, before Redis is connected: the journal directory, the metrics port.
+  // What can fail at once does, before Redis is connected: the metrics port.
   let consumer: Consumer | undefined;
   let metrics: Server | undefined;
   try {
-    if (options.journal !== undefined) ensureDirectory(options.journal, 'journal directory');
     if (options.metricsPort !== undefined) metrics = await serveMetrics(options.metricsPort, () => (consumer === undefined ? '' : prometheusText(owner, consumer)));
   } catch (error) {
     await writeAll(io.stderr, `${describeError(error)}\n`);
