@@ -28,7 +28,7 @@ const dist = join(root, 'dist');
 export const BUNDLE = join(dist, 'payrun.cjs');
 export const CODE_CACHE = `${BUNDLE}.cache`;
 
-const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning', legalComments: 'none' };
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning', legalComments: 'none', charset: 'ascii' };
 
 /**
  * commander requires node:child_process when it loads (~6 ms), for sub-commands that are separate

@@ -225,8 +225,8 @@ describe('table sizing and growth', () => {
     expect(expectedTxsFor(36_000)).toBe(1_000);
     expect(expectedTxsFor(70 * 2 ** 30)).toBe(EXPECTED_TXS_MAX);
     expect(expectedTxsFor(Number.MAX_SAFE_INTEGER)).toBe(EXPECTED_TXS_MAX);
-    // The tables for the cap exist (no typed array too long) and stay small: 80 MB and 16 MB.
-    expect(new TxBook(EXPECTED_TXS_MAX).capacity * 16).toBeLessThan(85e6);
+    // The tables for the cap exist (no typed array too long) and stay small: 61 MB and 21 MB.
+    expect(new TxBook(EXPECTED_TXS_MAX).bytes).toBeLessThan(62e6);
     expect(new TxOwnership(EXPECTED_TXS_MAX).capacity * 4.125).toBeLessThan(23e6);
   });
 });
