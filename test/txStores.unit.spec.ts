@@ -77,6 +77,22 @@ describe('TxBook', () => {
     }
   });
 
+  it('gives the buffers of each outgrown segment to discard, and never touches them again', () => {
+    const outgrown: ArrayBuffer[] = [];
+    // Detaching each one (as releaseNow does) makes any later use of it fail or read nothing.
+    const book = new TxBook(0, (buffers) => {
+      for (const buffer of buffers) outgrown.push(structuredClone(buffer, { transfer: [buffer] }));
+    });
+    for (let tx = 0; tx < 50_000; tx++) book.settle(book.claim(tx, tx % 9), TxState.Settled, tx === 7 ? LIMIT : tx + 1);
+    expect(outgrown.length).toBeGreaterThan(SEGMENTS);
+    const wrong: number[] = [];
+    for (let tx = 0; tx < 50_000; tx++) {
+      const slot = book.find(tx);
+      if (book.client(slot) !== tx % 9 || book.amount(slot) !== (tx === 7 ? LIMIT : tx + 1)) wrong.push(tx);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('changes only the state with setState, through every state', () => {
     const book = new TxBook();
     const slot = book.claim(0xffff_ffff, 65_535);

@@ -20,8 +20,9 @@ export class Ledger {
   readonly flags = new Uint8Array(CLIENT_COUNT);
   readonly book: TxBook;
 
-  constructor(expectedTxs = 0) {
-    this.book = new TxBook(expectedTxs);
+  /** `discardTxs`: given the buffers of each outgrown segment of the TxBook (see TxBook). */
+  constructor(expectedTxs = 0, discardTxs?: (buffers: ArrayBuffer[]) => void) {
+    this.book = new TxBook(expectedTxs, discardTxs);
   }
 
   /**

@@ -54,7 +54,14 @@ export class TxBook {
   private readonly limits = new Uint32Array(SEGMENTS);
   private count = 0;
 
-  constructor(expected = 0) {
+  /**
+   * `discard` is given the buffers of each segment outgrown (to give their memory back at once
+   * rather than at a garbage collection); the book holds nothing of them afterwards.
+   */
+  constructor(
+    expected = 0,
+    private readonly discard?: (buffers: ArrayBuffer[]) => void,
+  ) {
     const slots = segmentSlotsFor(expected, MAX_LOAD, MIN_SEGMENT_SLOTS);
     for (let s = 0; s < SEGMENTS; s++) this.allocate(s, slots);
   }
@@ -281,5 +288,6 @@ export class TxBook {
       next[3 * slot + 2] = old[3 * i + 2]!;
       if (wide !== undefined) wide[slot] = oldWide![i]!;
     }
+    this.discard?.(oldWide === undefined ? [old.buffer as ArrayBuffer] : [old.buffer as ArrayBuffer, oldWide.buffer as ArrayBuffer]);
   }
 }
