@@ -49,6 +49,8 @@ export class TxBook {
   private readonly wide: (Uint16Array | undefined)[] = [];
   /** Per segment: bucketKey(tx) * scale is the home bucket. */
   private readonly scales = new Float64Array(SEGMENTS);
+  /** Per segment: its slots (kept, not divided out of the array's length on each probe). */
+  private readonly capacities = new Uint32Array(SEGMENTS);
   /** Per segment: entries, and the count past which it grows. */
   private readonly counts = new Uint32Array(SEGMENTS);
   private readonly limits = new Uint32Array(SEGMENTS);
@@ -73,7 +75,7 @@ export class TxBook {
   /** Slots in all segments (for tests: how full the table is). */
   get capacity(): number {
     let slots = 0;
-    for (const segment of this.slots) slots += segment.length / 3;
+    for (const capacity of this.capacities) slots += capacity;
     return slots;
   }
 
@@ -93,7 +95,7 @@ export class TxBook {
   find(tx: number): number {
     const segment = segmentOf(tx);
     const slots = this.slots[segment]!;
-    const capacity = slots.length / 3;
+    const capacity = this.capacities[segment]!;
     let slot = TxBook.home(tx, this.scales[segment]!);
     while (slots[3 * slot + 1] !== 0) {
       if (slots[3 * slot] === tx) return ((slot << SEGMENT_BITS) | segment) >>> 0;
@@ -107,7 +109,7 @@ export class TxBook {
     const segment = segmentOf(tx);
     if (this.counts[segment]! >= this.limits[segment]!) this.grow(segment);
     const slots = this.slots[segment]!;
-    const capacity = slots.length / 3;
+    const capacity = this.capacities[segment]!;
     let slot = TxBook.home(tx, this.scales[segment]!);
     while (slots[3 * slot + 1] !== 0) {
       if (slots[3 * slot] === tx) return -1;
@@ -159,7 +161,7 @@ export class TxBook {
   /** Keeps a large amount's bits 40 to 52 in the segment's wide array; returns its bits 32 to 39 for the word. */
   private wideHigh(segment: number, slot: number, high: number, amount: number): number {
     if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError(`not an amount in ten-thousandths: ${amount}`);
-    const wide = (this.wide[segment] ??= new Uint16Array(this.slots[segment]!.length / 3));
+    const wide = (this.wide[segment] ??= new Uint16Array(this.capacities[segment]!));
     wide[slot] = high >>> 8;
     return (high & 0xff) << 24;
   }
@@ -197,7 +199,7 @@ export class TxBook {
     let n = 0;
     for (let s = 0; s < SEGMENTS; s++) {
       const slots = this.slots[s]!;
-      const capacity = slots.length / 3;
+      const capacity = this.capacities[s]!;
       for (let slot = 0; slot < capacity; slot++) {
         const word = slots[3 * slot + 1]!;
         if (word === 0) continue;
@@ -262,6 +264,7 @@ export class TxBook {
 
   private allocate(segment: number, slots: number): void {
     this.slots[segment] = new Uint32Array(slots * 3);
+    this.capacities[segment] = slots;
     this.wide[segment] = undefined;
     this.scales[segment] = bucketScale(slots);
     this.limits[segment] = Math.floor(slots * MAX_LOAD);
@@ -271,10 +274,10 @@ export class TxBook {
   private grow(segment: number): void {
     const old = this.slots[segment]!;
     const oldWide = this.wide[segment];
-    const oldCapacity = old.length / 3;
+    const oldCapacity = this.capacities[segment]!;
     this.allocate(segment, grownSlots(oldCapacity));
     const next = this.slots[segment]!;
-    const capacity = next.length / 3;
+    const capacity = this.capacities[segment]!;
     const wide = oldWide === undefined ? undefined : (this.wide[segment] = new Uint16Array(capacity));
     const scale = this.scales[segment]!;
     for (let i = 0; i < oldCapacity; i++) {
