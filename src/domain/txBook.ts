@@ -1,4 +1,5 @@
 import { bucketKey, bucketScale, grownSlots, SEGMENT_BITS, SEGMENTS, segmentOf, segmentSlotsFor } from './txSegments.js';
+import { WideBits } from './wideBits.js';
 
 /**
  * Every tx id a ledger has seen, with what it needs to decide disputes: open-addressing hash
@@ -8,7 +9,7 @@ import { bucketKey, bucketScale, grownSlots, SEGMENT_BITS, SEGMENTS, segmentOf, 
  * A slot is 12 bytes, three u32 side by side (a probe and the settle after it touch one cache
  * line): the tx id; a word `amountBits32to39 << 24 | client << 8 | state`; and the amount's
  * low 32 bits. So amounts below 2^40 ten-thousandths (110 million) are held in the slot; the
- * rare larger one (up to LIMIT, 2^53 - 1) keeps its bits 40 to 52 in a u16 array of its segment,
+ * rare larger one (up to LIMIT, 2^53 - 1) keeps its bits 40 to 52 in its segment's WideBits,
  * made when the segment first needs it, and its state byte has the WIDE bit set. Everything
  * outside this file sees amounts as numbers and `meta` as `client << 8 | state`.
  *
@@ -34,7 +35,7 @@ const MAX_LOAD = 0.8;
 const SEGMENT_MASK = SEGMENTS - 1;
 /** A bit of the state byte no state uses: mark() sets it. */
 const MET = 0x80;
-/** A bit of the state byte no state uses: the amount's bits 40 to 52 are in the segment's wide array. */
+/** A bit of the state byte no state uses: the amount's bits 40 to 52 are in the segment's WideBits. */
 const WIDE = 0x40;
 /** The word's bits that meta() and entries() show: client and state byte, without WIDE or the amount's bits. */
 const META_BITS = 0x00ff_ffff & ~WIDE;
@@ -46,7 +47,7 @@ export class TxBook {
   /** Per segment: [key, word, amount low] triples. */
   private readonly slots: Uint32Array[] = [];
   /** Per segment: the amounts' bits 40 to 52 (of WIDE slots), made when first needed. */
-  private readonly wide: (Uint16Array | undefined)[] = [];
+  private readonly wide: (WideBits | undefined)[] = [];
   /** Per segment: bucketKey(tx) * scale is the home bucket. */
   private readonly scales = new Float64Array(SEGMENTS);
   /** Per segment: its slots (kept, not divided out of the array's length on each probe). */
@@ -79,10 +80,10 @@ export class TxBook {
     return slots;
   }
 
-  /** Bytes the table holds (for tests: 12 a slot, plus the wide arrays made). */
+  /** Bytes the table holds (for tests: 12 a slot, plus the WideBits made). */
   get bytes(): number {
     let bytes = 0;
-    for (let s = 0; s < SEGMENTS; s++) bytes += this.slots[s]!.byteLength + (this.wide[s]?.byteLength ?? 0);
+    for (let s = 0; s < SEGMENTS; s++) bytes += this.slots[s]!.byteLength + (this.wide[s]?.bytes ?? 0);
     return bytes;
   }
 
@@ -135,7 +136,7 @@ export class TxBook {
     const slot = handle >>> SEGMENT_BITS;
     const slots = this.slots[segment]!;
     const word = slots[3 * slot + 1]!;
-    const high = (word & WIDE) === 0 ? word >>> 24 : (word >>> 24) + this.wide[segment]![slot]! * 256;
+    const high = (word & WIDE) === 0 ? word >>> 24 : (word >>> 24) + this.wide[segment]!.get(slot) * 256;
     return high * TWO_32 + slots[3 * slot + 2]!;
   }
 
@@ -158,11 +159,10 @@ export class TxBook {
     slots[i + 2] = amount >>> 0;
   }
 
-  /** Keeps a large amount's bits 40 to 52 in the segment's wide array; returns its bits 32 to 39 for the word. */
+  /** Keeps a large amount's bits 40 to 52 in the segment's WideBits; returns its bits 32 to 39 for the word. */
   private wideHigh(segment: number, slot: number, high: number, amount: number): number {
     if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError(`not an amount in ten-thousandths: ${amount}`);
-    const wide = (this.wide[segment] ??= new Uint16Array(this.capacities[segment]!));
-    wide[slot] = high >>> 8;
+    (this.wide[segment] ??= new WideBits(this.capacities[segment]!)).set(slot, high >>> 8);
     return (high & 0xff) << 24;
   }
 
@@ -212,11 +212,10 @@ export class TxBook {
         }
       }
       if (!empty) continue;
-      const wide = this.wide[s];
       this.count -= this.counts[s]!;
       this.counts[s] = 0;
       this.allocate(s, MIN_SEGMENT_SLOTS);
-      discard(wide === undefined ? [slots.buffer as ArrayBuffer] : [slots.buffer as ArrayBuffer, wide.buffer as ArrayBuffer]);
+      discard([slots.buffer as ArrayBuffer]);
     }
     if (n > 0) yield n;
   }
@@ -278,7 +277,7 @@ export class TxBook {
     this.allocate(segment, grownSlots(oldCapacity));
     const next = this.slots[segment]!;
     const capacity = this.capacities[segment]!;
-    const wide = oldWide === undefined ? undefined : (this.wide[segment] = new Uint16Array(capacity));
+    const wide = oldWide === undefined ? undefined : (this.wide[segment] = new WideBits(capacity));
     const scale = this.scales[segment]!;
     for (let i = 0; i < oldCapacity; i++) {
       const word = old[3 * i + 1]!;
@@ -289,8 +288,8 @@ export class TxBook {
       next[3 * slot] = tx;
       next[3 * slot + 1] = word;
       next[3 * slot + 2] = old[3 * i + 2]!;
-      if (wide !== undefined) wide[slot] = oldWide![i]!;
+      if ((word & WIDE) !== 0) wide!.set(slot, oldWide!.get(i));
     }
-    this.discard?.(oldWide === undefined ? [old.buffer as ArrayBuffer] : [old.buffer as ArrayBuffer, oldWide.buffer as ArrayBuffer]);
+    this.discard?.([old.buffer as ArrayBuffer]);
   }
 }
