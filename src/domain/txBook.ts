@@ -13,8 +13,10 @@ import { WideBits } from './wideBits.js';
  * made when the segment first needs it, and its state byte has the WIDE bit set. Everything
  * outside this file sees amounts as numbers and `meta` as `client << 8 | state`.
  *
- * The table is 64 segments grown one at a time (see txSegments.ts), each kept between 64% and
- * 80% full: 15 to 19 bytes per stored transaction, and growing never holds two copies of it.
+ * The table is 64 segments grown one at a time (see txSegments.ts), each kept between 68% and
+ * 85% full: 14 to 18 bytes per stored transaction, and growing never holds two copies of it.
+ * (85%, not 80%: 3.5 MB less on 3.75M rows, and no claim cost measured: ids come in runs of 8
+ * that share a bucket, so probes stay short.)
  * State 0 marks an empty slot (every u32 is a valid tx id, so no key can). A slot handle names
  * the segment and the slot in it.
  */
@@ -31,7 +33,7 @@ export type TxState = (typeof TxState)[keyof typeof TxState];
 
 /** 64 slots a segment: 4096 in all, 48 KiB. */
 const MIN_SEGMENT_SLOTS = 64;
-const MAX_LOAD = 0.8;
+const MAX_LOAD = 0.85;
 const SEGMENT_MASK = SEGMENTS - 1;
 /** A bit of the state byte no state uses: mark() sets it. */
 const MET = 0x80;
