@@ -96,6 +96,17 @@ describe('TxBook amounts', () => {
     }
   });
 
+  it('inserts a piece at once, keeping only the clients asked for', () => {
+    const keys = new Uint32Array([1, (4 << 8) | TxState.Settled, 2, (5 << 8) | TxState.Disputed, 3, (6 << 8) | TxState.Owned]);
+    const amounts = new Float64Array([LIMIT, TWO_40 + 3, 0]);
+    const book = new TxBook();
+    book.insertPiece(keys, amounts, 3, (client) => client !== 5);
+    expect(book.size).toBe(2);
+    expect([book.meta(book.find(1)), book.amount(book.find(1))]).toEqual([(4 << 8) | TxState.Settled, LIMIT]);
+    expect(book.find(2)).toBe(-1);
+    expect(() => book.insertPiece(new Uint32Array([9, 1 << 8]), new Float64Array([0.5]), 1)).toThrow(RangeError);
+  });
+
   it('refuses what is not an amount or a meta word rather than storing it wrong', () => {
     const book = new TxBook();
     expect(() => book.insert(1, (7 << 8) | TxState.Settled, LIMIT + 1)).toThrow(RangeError);

@@ -44,10 +44,7 @@ export class Ledger {
       ledger.held[c] = state.held[c]!;
       ledger.flags[c] = state.flags[c]!;
     }
-    for (let i = 0; i < txAmounts.length; i++) {
-      const meta = txKeys[2 * i + 1]!;
-      if (!keep || keep(meta >>> 8)) ledger.book.insert(txKeys[2 * i]!, meta, txAmounts[i]!);
-    }
+    ledger.book.insertPiece(txKeys, txAmounts, txAmounts.length, keep);
     return ledger;
   }
 

@@ -201,13 +201,16 @@ export class TxBook {
     let n = 0;
     for (let s = 0; s < SEGMENTS; s++) {
       const slots = this.slots[s]!;
+      const wide = this.wide[s];
       const capacity = this.capacities[s]!;
       for (let slot = 0; slot < capacity; slot++) {
         const word = slots[3 * slot + 1]!;
         if (word === 0) continue;
         keys[2 * n] = slots[3 * slot]!;
         keys[2 * n + 1] = word & META_BITS;
-        amounts[n++] = this.amount(((slot << SEGMENT_BITS) | s) >>> 0);
+        // amount() written out: a call per entry here boxed each amount (1.8M entries: 0.3 s, 15 MB of heap).
+        const high = (word & WIDE) === 0 ? word >>> 24 : (word >>> 24) + wide!.get(slot) * 256;
+        amounts[n++] = high * TWO_32 + slots[3 * slot + 2]!;
         if (n === amounts.length) {
           yield n;
           n = 0;
@@ -231,11 +234,34 @@ export class TxBook {
 
   /** Puts back an entry from entries() (restoring a snapshot); tx must not be in the book. */
   insert(tx: number, meta: number, amount: number): void {
-    if (meta >>> 24 !== 0 || (meta & WIDE) !== 0) throw new RangeError(`not a transaction's client and state: ${meta}`);
-    if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError(`not an amount in ten-thousandths: ${amount}`);
+    TxBook.check(meta, amount);
     const handle = this.claim(tx, meta >>> 8);
     if (handle < 0) throw new RangeError(`tx ${tx} is in the book twice`);
     this.settle(handle, (meta & 0xff) as TxState, amount);
+  }
+
+  /**
+   * insert() for a piece of entries ([tx, meta] pairs, amounts), those of the clients `keep`
+   * accepts (all without it): one call for the piece, since a call per entry that is not
+   * inlined boxes each amount (restoring 1.8M entries took 0.3 s more and 15 MB of heap).
+   */
+  insertPiece(keys: Uint32Array, amounts: Float64Array, count: number, keep?: (client: number) => boolean): void {
+    for (let i = 0; i < count; i++) {
+      const meta = keys[2 * i + 1]!;
+      if (keep !== undefined && !keep(meta >>> 8)) continue;
+      const amount = amounts[i]!;
+      // TxBook.check() written out: called, it boxed each amount.
+      if (meta >>> 24 !== 0 || (meta & WIDE) !== 0 || !(amount >= 0 && amount <= Number.MAX_SAFE_INTEGER && Math.floor(amount) === amount)) TxBook.check(meta, amount);
+      const tx = keys[2 * i]!;
+      const handle = this.claim(tx, meta >>> 8);
+      if (handle < 0) throw new RangeError(`tx ${tx} is in the book twice`);
+      this.settle(handle, (meta & 0xff) as TxState, amount);
+    }
+  }
+
+  private static check(meta: number, amount: number): void {
+    if (meta >>> 24 !== 0 || (meta & WIDE) !== 0) throw new RangeError(`not a transaction's client and state: ${meta}`);
+    if (!(amount >= 0 && amount <= Number.MAX_SAFE_INTEGER && Math.floor(amount) === amount)) throw new RangeError(`not an amount in ten-thousandths: ${amount}`);
   }
 
   /** The slot's `client << 8 | state` word, as entries() gives it. */

@@ -55,12 +55,8 @@ function restore(message: Extract<ToWorker, { kind: 'restore' }>): void {
   const amounts = new Float64Array(message.amounts);
   const { book } = ledger;
   takePieces(new Int32Array(message.control), (count) => {
-    for (let i = 0; i < count; i++) {
-      const tx = keys[2 * i]!;
-      const meta = keys[2 * i + 1]!;
-      if (mine(meta >>> 8)) book.insert(tx, meta, amounts[i]!);
-      if (owner && txPartition(tx, shards) === shard) owner.claim(tx);
-    }
+    book.insertPiece(keys, amounts, count, shards === 1 ? undefined : mine);
+    if (owner) for (let i = 0; i < count; i++) if (txPartition(keys[2 * i]!, shards) === shard) owner.claim(keys[2 * i]!);
   });
 }
 
