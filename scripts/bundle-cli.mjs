@@ -18,7 +18,7 @@
 // does not fit (another Node, or a rebuilt bundle), so the cache is only ever an optimization.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,9 +62,20 @@ async function bundle() {
       PAYRUN_BUNDLED_WORKER: JSON.stringify(worker.outputFiles[0].text),
     },
   });
+  asciiOnly(tmp);
   // V8 checks a cache against the source's length only: the old one goes before the new bundle comes.
   rmSync(CODE_CACHE, { force: true });
   renameSync(tmp, BUNDLE); // never a half-written bundle for bin/payrun to load
+}
+
+/**
+ * esbuild escapes every non-ASCII character of the code, but keeps comments as they are; one
+ * '→' in a comment makes V8 hold the whole 1.6 MB source, twice (read, then wrapped), as two-byte
+ * strings for the life of the process: 6.6 MB of heap instead of 3.3 MB. So the comments lose theirs.
+ */
+function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => ({ '→': '->', '−': '-', '≤': '<=', '≥': '>=', '’': "'", '·': '*' })[c] ?? '?'));
 }
 
 /**

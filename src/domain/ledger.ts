@@ -20,8 +20,9 @@ export class Ledger {
   readonly flags = new Uint8Array(CLIENT_COUNT);
   readonly book: TxBook;
 
-  constructor(expectedTxs = 0) {
-    this.book = new TxBook(expectedTxs);
+  /** `discardTxs`: given the buffers of each outgrown segment of the TxBook (see TxBook). */
+  constructor(expectedTxs = 0, discardTxs?: (buffers: ArrayBuffer[]) => void) {
+    this.book = new TxBook(expectedTxs, discardTxs);
   }
 
   /**
@@ -43,10 +44,7 @@ export class Ledger {
       ledger.held[c] = state.held[c]!;
       ledger.flags[c] = state.flags[c]!;
     }
-    for (let i = 0; i < txAmounts.length; i++) {
-      const meta = txKeys[2 * i + 1]!;
-      if (!keep || keep(meta >>> 8)) ledger.book.insert(txKeys[2 * i]!, meta, txAmounts[i]!);
-    }
+    ledger.book.insertPiece(txKeys, txAmounts, txAmounts.length, keep);
     return ledger;
   }
 

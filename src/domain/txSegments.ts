@@ -14,7 +14,7 @@ export const SEGMENTS = 1 << SEGMENT_BITS;
 export const MAX_SEGMENT_SLOTS = 1 << (32 - SEGMENT_BITS);
 /** The bucket key has this many bits; a bucket is `floor(key * buckets / 2^KEY_BITS)`, exact in a double. */
 const KEY_BITS = 32 - SEGMENT_BITS;
-/** Each step grows a segment by a quarter: it stays between 64% and 80% full (at MAX_LOAD 0.8). */
+/** Each step grows a segment by a quarter: it stays between 68% and 85% full (at the TxBook's MAX_LOAD 0.85). */
 export const GROWTH = 1.25;
 
 export function segmentOf(tx: number): number {

@@ -5,6 +5,7 @@ import type { AccountBalances } from '../io/accountsCsv.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
+import { releaseOutgrown } from '../io/releaseMemory.js';
 import type { Engine } from './engine.js';
 
 /** `--workers 0`: parsing and one ledger for every client (its TxBook also decides tx-id ownership), in the calling thread. */
@@ -16,7 +17,7 @@ export class SerialEngine implements Engine {
 
   /** `initial`: the ledger to go on in (its tables grow as rows come, a segment at a time). */
   constructor(expectedTxs = 0, initial?: Ledger) {
-    this.ledger = initial ?? new Ledger(expectedTxs);
+    this.ledger = initial ?? new Ledger(expectedTxs, releaseOutgrown);
   }
 
   submit(chunk: Buffer, from: number): RowBatch {

@@ -69,7 +69,7 @@ export class SnapshotReader {
     const ledger = new Ledger(this.header.txs + expectedNewTxs);
     this.readAccounts(ledger.available, ledger.held, ledger.flags);
     this.eachChunk((keys, amounts, count) => {
-      for (let i = 0; i < count; i++) ledger.book.insert(keys[2 * i]!, keys[2 * i + 1]!, amounts[i]!);
+      ledger.book.insertPiece(keys, amounts, count);
     });
     return ledger;
   }

@@ -7,7 +7,7 @@ import { SerialEngine } from '../engine/serialEngine.js';
 const BYTES_PER_TX_ESTIMATE = 36;
 
 /**
- * The most transactions a file's size may reserve up front (80 MB of tables). A file's size
+ * The most transactions a file's size may reserve up front (57 MB of tables). A file's size
  * only bounds its rows (rows padded with spaces, or a sparse file, hold far fewer), so past
  * this the tables grow as rows are seen instead: a segment at a time, cheaply.
  */

@@ -8,6 +8,7 @@ import { DUPLICATE_FLAG, ownsTxId } from '../domain/txType.js';
 import { parseLines } from '../io/lineParser.js';
 import { RowBatch } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
+import { releaseOutgrown } from '../io/releaseMemory.js';
 import { offerPiece, takePieces } from './pieceHandover.js';
 import { type FromWorker, type SlotBuffers, type ToWorker, txPartition } from './protocol.js';
 import type { WorkerSetup } from './protocol.js';
@@ -20,7 +21,7 @@ import type { WorkerSetup } from './protocol.js';
 const port = parentPort;
 if (port === null) throw new Error('engineWorker must run in a worker thread');
 const { shard, shards, expectedTxs } = workerData as WorkerSetup;
-let ledger = new Ledger(expectedTxs);
+let ledger = new Ledger(expectedTxs, releaseOutgrown);
 // Only needed when ownership is partitioned over several workers.
 let ownership: TxOwnership | undefined;
 const thisShard = { index: shard, count: shards };
@@ -41,7 +42,7 @@ function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
 /** Starts from a saved state: this shard's accounts and transactions, and its partition of the owned ids, taken a piece at a time. */
 function restore(message: Extract<ToWorker, { kind: 'restore' }>): void {
   const mine = (client: number): boolean => shards === 1 || client % shards === shard;
-  ledger = new Ledger(expectedTxs + message.shardTxs);
+  ledger = new Ledger(expectedTxs + message.shardTxs, releaseOutgrown);
   for (let c = 0; c < CLIENT_COUNT; c++) {
     if (!mine(c)) continue;
     ledger.available[c] = message.available[c]!;
@@ -54,12 +55,8 @@ function restore(message: Extract<ToWorker, { kind: 'restore' }>): void {
   const amounts = new Float64Array(message.amounts);
   const { book } = ledger;
   takePieces(new Int32Array(message.control), (count) => {
-    for (let i = 0; i < count; i++) {
-      const tx = keys[2 * i]!;
-      const meta = keys[2 * i + 1]!;
-      if (mine(meta >>> 8)) book.insert(tx, meta, amounts[i]!);
-      if (owner && txPartition(tx, shards) === shard) owner.claim(tx);
-    }
+    book.insertPiece(keys, amounts, count, shards === 1 ? undefined : mine);
+    if (owner) for (let i = 0; i < count; i++) if (txPartition(keys[2 * i]!, shards) === shard) owner.claim(keys[2 * i]!);
   });
 }
 

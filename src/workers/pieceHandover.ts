@@ -1,5 +1,3 @@
-import { MessageChannel } from 'node:worker_threads';
-
 /**
  * Transactions handed between threads a piece at a time, through shared buffers for one piece
  * and a control word per taker passed back and forth with Atomics, so neither side holds a copy
@@ -57,17 +55,4 @@ export function takePieces(control: Int32Array, take: (count: number) => void): 
     Atomics.notify(control, 0);
     if (count < 0) return;
   }
-}
-
-/**
- * Gives the memory of buffers nothing uses any more back now: moved (transferred) into a message
- * on a channel that is then closed, they are freed with the dropped message on the next turn of
- * the event loop. Let go of in place, they would wait for a garbage collection, which a thread
- * that allocates little (the main thread handing a table over) may not have for a long time.
- */
-export function releaseNow(buffers: ArrayBuffer[]): void {
-  const { port1, port2 } = new MessageChannel();
-  port1.postMessage(null, buffers);
-  port1.close();
-  port2.close();
 }
