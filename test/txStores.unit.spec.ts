@@ -197,8 +197,8 @@ describe('table sizing and growth', () => {
     return capacities;
   }
 
-  it('TxBook grows a segment at a time, by a quarter of it, and ends 68-85% full', () => {
-    const book = new TxBook();
+  it('TxBook sized from an estimate grows a segment at a time, by a quarter of it, and ends 68-85% full', () => {
+    const book = new TxBook(1_000); // an estimate far too small: it must grow
     const n = 1_000_000;
     const capacities = grow(book, (tx) => book.claim(tx, 1), n);
     expect(book.size).toBe(n);
@@ -209,6 +209,21 @@ describe('table sizing and growth', () => {
     }
     const load = n / book.capacity;
     expect(load).toBeGreaterThan(0.66);
+    expect(load).toBeLessThanOrEqual(0.85);
+  });
+
+  it('TxBook with no estimate (a pipe) doubles a segment at a time and ends 42-85% full', () => {
+    const book = new TxBook();
+    const n = 1_000_000;
+    const capacities = grow(book, (tx) => book.claim(tx, 1), n);
+    expect(book.size).toBe(n);
+    for (let i = 1; i < capacities.length; i++) {
+      const step = capacities[i]! - capacities[i - 1]!;
+      expect(step).toBeGreaterThan(0);
+      expect(step).toBeLessThanOrEqual((capacities[i - 1]! / SEGMENTS) * 1.6 + 8); // one segment doubled
+    }
+    const load = n / book.capacity;
+    expect(load).toBeGreaterThan(0.42);
     expect(load).toBeLessThanOrEqual(0.85);
   });
 

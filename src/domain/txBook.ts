@@ -1,4 +1,4 @@
-import { bucketKey, bucketScale, grownSlots, SEGMENT_BITS, SEGMENTS, segmentOf, segmentSlotsFor } from './txSegments.js';
+import { bucketKey, bucketScale, GROWTH, grownSlots, SEGMENT_BITS, SEGMENTS, segmentOf, segmentSlotsFor, UNSIZED_GROWTH } from './txSegments.js';
 import { WideBits } from './wideBits.js';
 
 /**
@@ -58,6 +58,8 @@ export class TxBook {
   private readonly counts = new Uint32Array(SEGMENTS);
   private readonly limits = new Uint32Array(SEGMENTS);
   private count = 0;
+  /** How a full segment grows: a quarter when the table was sized from an estimate, double when it had none. */
+  private readonly growth: number;
 
   /**
    * `discard` is given the buffers of each segment outgrown (to give their memory back at once
@@ -69,6 +71,7 @@ export class TxBook {
   ) {
     const slots = segmentSlotsFor(expected, MAX_LOAD, MIN_SEGMENT_SLOTS);
     for (let s = 0; s < SEGMENTS; s++) this.allocate(s, slots);
+    this.growth = expected > 0 ? GROWTH : UNSIZED_GROWTH;
   }
 
   get size(): number {
@@ -297,12 +300,12 @@ export class TxBook {
     this.limits[segment] = Math.floor(slots * MAX_LOAD);
   }
 
-  /** Rehashes one segment into a quarter more slots; the other segments are untouched. */
+  /** Rehashes one segment into a quarter more slots (twice as many if unsized); the other segments are untouched. */
   private grow(segment: number): void {
     const old = this.slots[segment]!;
     const oldWide = this.wide[segment];
     const oldCapacity = this.capacities[segment]!;
-    this.allocate(segment, grownSlots(oldCapacity));
+    this.allocate(segment, grownSlots(oldCapacity, this.growth));
     const next = this.slots[segment]!;
     const capacity = this.capacities[segment]!;
     const wide = oldWide === undefined ? undefined : (this.wide[segment] = new WideBits(capacity));
