@@ -1,6 +1,8 @@
 import { createReadStream, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import type { DonePosition } from './deliveredLog.js';
+import { type Delivery, makeDelivery, type SelectedEvent, selectEvent } from './relayEvent.js';
 
 /** One line of the relay's input, numbered from 1. */
 export interface SourceLine {
@@ -11,8 +13,8 @@ export interface SourceLine {
 /**
  * Where the relay's events come from. A source gives its lines in order and the same lines (and
  * numbers) again on every run: the relay's position and its idempotency keys are line numbers.
- * Implemented: an NDJSON file of `payrun stream`, or standard input (`-`). A Redis source (the
- * cluster's events through a consumer group) would implement this too; it is not there yet.
+ * Here: an NDJSON file of `payrun stream`, or standard input (`-`). The cluster's events on Redis
+ * are read through a consumer group instead (redisSource.ts): there the group is the position.
  */
 export interface EventSource {
   /** How the source is named in messages: the file, or 'stdin'. */
@@ -40,4 +42,44 @@ export function ndjsonSource(from: string, stdin: Readable): EventSource {
       input.destroy();
     },
   };
+}
+
+export interface CutSettings {
+  sourceId: string;
+  types: ReadonlySet<string> | undefined;
+  batch: number;
+}
+
+/**
+ * The deliveries of a file source, in input order: selected events not done before (`position`),
+ * one a delivery or cut into batches. A batch is the k-th `batch` selected events of the input,
+ * done or not: the same events (and key) on every run. `skipped` counts the events done before.
+ */
+export async function* fileDeliveries(
+  lines: AsyncIterator<SourceLine>,
+  first: SourceLine | undefined,
+  cut: CutSettings,
+  position: DonePosition,
+  skipped: () => void,
+): AsyncGenerator<Delivery[]> {
+  const { sourceId, types, batch } = cut;
+  let selected = 0;
+  let events: SelectedEvent[] = [];
+  for (let next: SourceLine | undefined = first; next !== undefined; ) {
+    const event = selectEvent(next.text, next.line, types);
+    if (event !== undefined) {
+      selected += 1;
+      if (position.read(event.line)) skipped();
+      else events.push(event);
+      if (selected % batch === 0 && events.length > 0) {
+        const delivery = makeDelivery(sourceId, events, batch > 1);
+        events = [];
+        yield [delivery];
+      } else if (selected % batch === 0) events = [];
+    }
+    const result = await lines.next();
+    if (result.done === true) break;
+    next = result.value;
+  }
+  if (events.length > 0) yield [makeDelivery(sourceId, events, batch > 1)];
 }

@@ -33,7 +33,7 @@ export class RelayMetrics {
 }
 
 /** The counters in Prometheus text format (version 0.0.4). */
-export function relayPrometheusText(m: RelayMetrics, lowWater: number): string {
+export function relayPrometheusText(m: RelayMetrics, position: { lowWater?: number; acknowledgedEntries?: number }): string {
   const counter = (name: string, help: string, value: number): string[] => [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`];
   const lines = [
     ...counter('payrun_relay_events_delivered_total', 'Events acknowledged by a 2xx of the payout API.', m.events),
@@ -48,9 +48,12 @@ export function relayPrometheusText(m: RelayMetrics, lowWater: number): string {
     ...counter('payrun_relay_request_seconds_total', 'Time spent waiting for answers, summed over requests.', Number(m.requestSeconds.toFixed(3))),
     '# TYPE payrun_relay_in_flight gauge',
     `payrun_relay_in_flight ${m.inFlight}`,
-    '# HELP payrun_relay_low_water_line Every selected event at or before this input line is done.',
-    '# TYPE payrun_relay_low_water_line gauge',
-    `payrun_relay_low_water_line ${lowWater}`,
   ];
+  if (position.lowWater !== undefined) {
+    lines.push('# HELP payrun_relay_low_water_line Every selected event at or before this input line is done.', '# TYPE payrun_relay_low_water_line gauge', `payrun_relay_low_water_line ${position.lowWater}`);
+  }
+  if (position.acknowledgedEntries !== undefined) {
+    lines.push(...counter('payrun_relay_entries_acknowledged_total', 'Events entries of the Redis source acknowledged to the consumer group (every event in them done).', position.acknowledgedEntries));
+  }
   return `${lines.join('\n')}\n`;
 }

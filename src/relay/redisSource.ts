@@ -1,0 +1,248 @@
+import { Cluster, Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ClusterKeys } from '../cluster/keys.js';
+import { isPermanent, type RedisRefused, refusalOf } from '../cluster/redisReply.js';
+import type { RedisTarget } from '../cluster/redisTarget.js';
+
+/** One events entry as the group hands it out: its partition, id and bytes (undefined: the entry is gone from the stream). */
+export interface GroupEntry {
+  partition: number;
+  id: string;
+  bytes: Buffer | undefined;
+}
+
+export interface RedisSourceOptions {
+  target: RedisTarget;
+  prefix: string;
+  group: string;
+  /** The consumer's name in the group: fixed, so that a restart finds its own pending entries. */
+  consumer: string;
+  /** Entries read per partition at a time. */
+  count: number;
+  /** The wait between reads when every partition is caught up. */
+  pollMs: number;
+  onConnection?: (state: 'down' | 'up', detail: string) => void;
+}
+
+type Raw = Buffer | null | Raw[];
+
+/**
+ * The cluster's events streams (`{prefix:p}:events`, one entry per committed batch) read through a
+ * consumer group of the relay's own, one group per stream. The group is the relay's position: an
+ * entry is acknowledged (XACK) only when all of its events are delivered or dead-lettered, and a
+ * (re)started relay first reads its pending entries (read but never acknowledged: a kill -9, a
+ * dropped connection), then new ones. Reads never block (BLOCK would hold the one connection, and
+ * a Redis Cluster has each partition's stream on its own slot): an idle relay polls every pollMs.
+ */
+export class RedisEventSource {
+  readonly keys: ClusterKeys;
+  readonly name: string;
+  private readonly redis: Redis;
+  private partitionCount = 0;
+  /** Entries handed out and not yet acknowledged (by partition): a second read of the pending list skips them. */
+  private readonly held = new Map<number, Set<string>>();
+  private readonly acks = new Map<number, string[]>();
+  private ackTimer: NodeJS.Timeout | undefined;
+  private acking: Promise<void> = Promise.resolve();
+  private ackFailure: unknown;
+  /** Set when the connection came back: entries read just before the drop may be pending unseen. */
+  private rescan = false;
+  private down = false;
+  refusal: RedisRefused | undefined;
+  unreachable: string | undefined;
+  acknowledged = 0;
+
+  constructor(private readonly options: RedisSourceOptions) {
+    this.keys = new ClusterKeys(options.prefix);
+    this.name = options.target.display;
+    this.redis = this.connect();
+  }
+
+  private connect(): Redis {
+    const { host, port, db, username, password, tls, nodes } = this.options.target;
+    const retry = (times: number): number => Math.min(50 * 2 ** times, 2000);
+    const common = { username, password, tls: tls ? {} : undefined, autoResendUnfulfilledCommands: true, maxRetriesPerRequest: null, connectTimeout: 5000 };
+    const redis =
+      nodes === undefined
+        ? new Redis({ host, port, db, ...common, retryStrategy: retry })
+        : (new Cluster(nodes, { redisOptions: common, clusterRetryStrategy: retry, enableReadyCheck: true, slotsRefreshTimeout: 5000 }) as unknown as Redis);
+    redis.on('error', (error: Error) => {
+      if (isPermanent(error)) {
+        this.refusal ??= refusalOf(error, this.name);
+        redis.disconnect();
+      } else this.wentDown(error.message);
+    });
+    redis.on('close', () => this.wentDown('connection closed'));
+    redis.on('ready', () => {
+      this.unreachable = undefined;
+      if (!this.down) return;
+      this.down = false;
+      this.rescan = true;
+      this.options.onConnection?.('up', this.name);
+    });
+    return redis;
+  }
+
+  private wentDown(detail: string): void {
+    if (this.refusal !== undefined) return;
+    if (detail !== 'connection closed') this.unreachable = detail;
+    if (this.down) return;
+    this.down = true;
+    this.options.onConnection?.('down', detail);
+  }
+
+  /** A command's reply; once Redis has refused (a wrong password), that refusal. */
+  private async answer<T>(work: () => Promise<T>): Promise<T> {
+    if (this.refusal !== undefined) throw this.refusal;
+    try {
+      return await work();
+    } catch (error) {
+      if (this.refusal === undefined && isPermanent(error)) this.refusal = refusalOf(error, this.name);
+      throw this.refusal ?? error;
+    }
+  }
+
+  /** The partition count, once something is published (undefined before). */
+  async partitions(): Promise<number | undefined> {
+    const stored = await this.answer(() => this.redis.hget(this.keys.meta, 'partitions'));
+    return stored === null ? undefined : Number(stored);
+  }
+
+  /** The SHA-256 (hex) of the cluster's first published input, once it is registered. */
+  async firstInputHash(): Promise<string | undefined> {
+    const inputs = await this.answer(() => this.redis.hgetall(this.keys.inputs));
+    return Object.entries(inputs).find(([, n]) => n === '1')?.[0];
+  }
+
+  /** Creates the group on every partition's events stream (from its first entry; a group already there is kept as it is). */
+  async join(partitions: number): Promise<void> {
+    this.partitionCount = partitions;
+    for (let p = 0; p < partitions; p++) {
+      this.held.set(p, new Set());
+      await this.answer(async () => {
+        try {
+          await this.redis.xgroup('CREATE', this.keys.events(p), this.options.group, '0', 'MKSTREAM');
+        } catch (error) {
+          if (!/BUSYGROUP/.test(String(error))) throw error;
+        }
+      });
+    }
+  }
+
+  /** Up to `count` entries of p's stream: pending ones after `after` ('0' for all), or new ones ('>'). */
+  private async readGroup(p: number, after: string): Promise<GroupEntry[]> {
+    const { group, consumer, count } = this.options;
+    const reply = (await this.answer(() => this.redis.callBuffer('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.keys.events(p), after))) as Raw[] | null;
+    const stream = reply?.[0] as Raw[] | undefined;
+    const raws = (stream?.[1] ?? []) as Raw[][];
+    return raws.map((raw) => {
+      const fields = raw[1] as Buffer[] | null;
+      return { partition: p, id: String(raw[0]), bytes: fields === null ? undefined : (fields[1] ?? Buffer.alloc(0)) };
+    });
+  }
+
+  /** p's pending entries not handed out in this run, in order. */
+  private async *pending(p: number): AsyncGenerator<GroupEntry[]> {
+    const held = this.held.get(p)!;
+    for (let after = '0'; ; ) {
+      const page = await this.readGroup(p, after);
+      if (page.length === 0) return;
+      after = page[page.length - 1]!.id;
+      const fresh = page.filter((entry) => !held.has(entry.id));
+      for (const entry of fresh) held.add(entry.id);
+      if (fresh.length > 0) yield fresh;
+    }
+  }
+
+  /**
+   * Every entry for the relay, a page at a time: each partition's pending entries first, then new
+   * ones, partition after partition. With `drain` it ends at the first round that finds nothing
+   * new; else it polls until the caller stops taking.
+   */
+  async *entries(drain: boolean): AsyncGenerator<GroupEntry[]> {
+    const partitions = this.partitionCount;
+    this.rescan = true;
+    for (;;) {
+      if (this.rescan) {
+        this.rescan = false;
+        for (let p = 0; p < partitions; p++) yield* this.pending(p);
+      }
+      let found = 0;
+      for (let p = 0; p < partitions; p++) {
+        const page = await this.readGroup(p, '>');
+        if (page.length === 0) continue;
+        found += page.length;
+        const held = this.held.get(p)!;
+        for (const entry of page) held.add(entry.id);
+        yield page;
+      }
+      if (found === 0 && !this.rescan) {
+        if (drain) return;
+        await sleep(this.options.pollMs);
+      }
+    }
+  }
+
+  /** The entry is done: acknowledged in the next group of XACKs (within ~20 ms). */
+  ack(p: number, id: string): void {
+    if (this.ackFailure !== undefined) throw this.ackFailure;
+    const list = this.acks.get(p);
+    if (list === undefined) this.acks.set(p, [id]);
+    else list.push(id);
+    this.ackTimer ??= setTimeout(() => {
+      this.ackTimer = undefined;
+      void this.flush();
+    }, 20);
+  }
+
+  /** Sends the queued XACKs, one command per partition (its own slot on a Redis Cluster). */
+  flush(): Promise<void> {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    const batch = [...this.acks];
+    this.acks.clear();
+    if (batch.length === 0) return this.acking;
+    this.acking = this.acking.then(() =>
+      Promise.all(
+        batch.map(async ([p, ids]) => {
+          await this.answer(() => this.redis.xack(this.keys.events(p), this.options.group, ...ids));
+          this.acknowledged += ids.length;
+          const held = this.held.get(p)!;
+          for (const id of ids) held.delete(id);
+        }),
+      ).then(
+        () => undefined,
+        (error: unknown) => {
+          this.ackFailure ??= error;
+        },
+      ),
+    );
+    return this.acking;
+  }
+
+  /** Acknowledges what is done, then lets go of the connection; throws a failed acknowledgement. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.down = true;
+    this.redis.disconnect();
+    if (this.ackFailure !== undefined) throw this.ackFailure;
+  }
+
+  /** Lets go of the connection without acknowledging anything more (after a failure). */
+  disconnect(): void {
+    clearTimeout(this.ackTimer);
+    this.down = true;
+    this.redis.disconnect();
+  }
+
+  /** Waits until something is published (the partition count and the first input are there), polling. */
+  async published(stopped: () => boolean, drain: boolean): Promise<{ partitions: number; firstInput: string } | undefined> {
+    for (;;) {
+      const partitions = await this.partitions();
+      const firstInput = partitions === undefined ? undefined : await this.firstInputHash();
+      if (partitions !== undefined && firstInput !== undefined) return { partitions, firstInput };
+      if (drain || stopped()) return undefined;
+      await sleep(this.options.pollMs);
+    }
+  }
+}
