@@ -59,7 +59,7 @@ export async function startRelayBar(stderr: Writable & { isTTY?: boolean }, metr
     const left = lineRate > 0 ? Math.round((total - line) / lineRate) : undefined;
     const width = 30;
     const filled = Math.round((line / total) * width);
-    bar.update(0, { mode: `payrun relay ${'\u2588'.repeat(filled)}${'\u2591'.repeat(width - filled)} ${Math.floor((line / total) * 100)}% | line ${line} of ${total} | ${counts}${left === undefined ? '' : ` | eta ${left}s`}` });
+    bar.update(0, { mode: `payrun relay ${'\u2588'.repeat(filled)}${'\u2591'.repeat(width - filled)} ${Math.floor((line / total) * 100)}% | read line ${line} of ${total} | ${counts}${left === undefined ? '' : ` | eta ${left}s`}` });
   };
   const timer = setInterval(draw, 200);
   timer.unref();

@@ -156,7 +156,7 @@ async function runFile(opts: RelayCliOptions, settings: Settings, source: { from
   const progress: RelayProgress = { finish: (delivery) => state.record(delivery.lines), fields: () => ({ low_water_line: state.position.lowWater }) };
   const relay = await openRelay(opts, settings, held, log, metrics, progress, opts.deadLetter ?? join(source.state, 'dead-letters.ndjson'));
   log('started', { from: held.source.name, to: endpointText(settings.endpoint), source_id: sourceId, low_water_line: state.position.lowWater, concurrency: opts.concurrency, rate: settings.rate ?? null });
-  await run.started(relay, { line: () => state.position.lowWater, total: source.from === '-' ? () => undefined : lineCount(source.from) });
+  await run.started(relay, { line: () => state.position.lastRead, total: source.from === '-' ? () => undefined : lineCount(source.from) });
   const cut = { sourceId, types: settings.types, batch: opts.batch };
   await relay.run(fileDeliveries(lines, first, cut, state.position, () => (metrics.skipped += 1)));
   held.state = undefined;
