@@ -1,6 +1,6 @@
 import { createReadStream, openSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { DonePosition } from './deliveredLog.js';
 import { type Delivery, makeDelivery, type SelectedEvent, selectEvent } from './relayEvent.js';
 
@@ -19,25 +19,36 @@ export interface SourceLine {
 export interface EventSource {
   /** How the source is named in messages: the file, or 'stdin'. */
   readonly name: string;
-  lines(): AsyncIterable<SourceLine>;
+  /** The lines, a chunk's worth at a time (never an empty page). */
+  pages(): AsyncIterable<SourceLine[]>;
   close(): void;
 }
 
 /**
  * The NDJSON of `payrun stream` from a file or from standard input ('-'). The file is opened at
- * once (a missing file fails here, before anything else starts).
+ * once (a missing file fails here, before anything else starts). Lines end at '\n' (a '\r' before
+ * it is dropped); a last line without one is a line too. Read a chunk at a time, not a line at a
+ * time: one await per 64 KiB rather than per event (readline's per-line iterator was a tenth of
+ * the relay's CPU per request).
  */
 export function ndjsonSource(from: string, stdin: Readable): EventSource {
-  const input = from === '-' ? stdin : createReadStream('', { fd: openSync(from, 'r') });
-  const reader = createInterface({ input, crlfDelay: Infinity });
+  const input = from === '-' ? stdin : createReadStream('', { fd: openSync(from, 'r'), highWaterMark: 1 << 16 });
   return {
     name: from === '-' ? 'stdin' : from,
-    async *lines() {
+    async *pages() {
+      const decoder = new StringDecoder('utf8');
       let line = 0;
-      for await (const text of reader) yield { line: ++line, text };
+      let rest = '';
+      const page = (texts: string[]): SourceLine[] => texts.map((text) => ({ line: ++line, text: text.endsWith('\r') ? text.slice(0, -1) : text }));
+      for await (const chunk of input) {
+        const texts = (rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer))).split('\n');
+        rest = texts.pop()!;
+        if (texts.length > 0) yield page(texts);
+      }
+      const tail = rest + decoder.end();
+      if (tail !== '') yield page([tail]);
     },
     close() {
-      reader.close();
       // Standard input too: a pipe with nothing more to say would otherwise keep the process alive after a stop.
       input.destroy();
     },
@@ -56,8 +67,8 @@ export interface CutSettings {
  * done or not: the same events (and key) on every run. `skipped` counts the events done before.
  */
 export async function* fileDeliveries(
-  lines: AsyncIterator<SourceLine>,
-  first: SourceLine | undefined,
+  pages: AsyncIterator<SourceLine[]>,
+  first: SourceLine[],
   cut: CutSettings,
   position: DonePosition,
   skipped: () => void,
@@ -65,21 +76,22 @@ export async function* fileDeliveries(
   const { sourceId, types, batch } = cut;
   let selected = 0;
   let events: SelectedEvent[] = [];
-  for (let next: SourceLine | undefined = first; next !== undefined; ) {
-    const event = selectEvent(next.text, next.line, types);
-    if (event !== undefined) {
+  for (let page: SourceLine[] | undefined = first; page !== undefined; ) {
+    const deliveries: Delivery[] = [];
+    for (const { text, line } of page) {
+      const event = selectEvent(text, line, types);
+      if (event === undefined) continue;
       selected += 1;
       if (position.read(event.line)) skipped();
       else events.push(event);
-      if (selected % batch === 0 && events.length > 0) {
-        const delivery = makeDelivery(sourceId, events, batch > 1);
+      if (selected % batch === 0) {
+        if (events.length > 0) deliveries.push(makeDelivery(sourceId, events, batch > 1));
         events = [];
-        yield [delivery];
-      } else if (selected % batch === 0) events = [];
+      }
     }
-    const result = await lines.next();
-    if (result.done === true) break;
-    next = result.value;
+    if (deliveries.length > 0) yield deliveries;
+    const result = await pages.next();
+    page = result.done === true ? undefined : result.value;
   }
   if (events.length > 0) yield [makeDelivery(sourceId, events, batch > 1)];
 }

@@ -145,11 +145,11 @@ async function openRelay(opts: RelayCliOptions, settings: Settings, held: Held, 
 async function runFile(opts: RelayCliOptions, settings: Settings, source: { from: string; state: string }, run: RunContext): Promise<void> {
   const { held, io, log, metrics } = run;
   held.source = ndjsonSource(source.from, io.stdin);
-  const lines = held.source.lines()[Symbol.asyncIterator]();
-  const firstResult = await Promise.race([lines.next(), run.signalled]);
-  const first: SourceLine | undefined = firstResult === undefined || firstResult.done === true ? undefined : firstResult.value;
-  if (first === undefined || run.signal() !== undefined) return;
-  const sourceId = opts.sourceId ?? defaultSourceId(first.text);
+  const pages = held.source.pages()[Symbol.asyncIterator]();
+  const firstResult = await Promise.race([pages.next(), run.signalled]);
+  const firstPage: SourceLine[] | undefined = firstResult === undefined || firstResult.done === true ? undefined : firstResult.value;
+  if (firstPage === undefined || run.signal() !== undefined) return;
+  const sourceId = opts.sourceId ?? defaultSourceId(firstPage[0]!.text);
   const types = settings.types === undefined ? '' : [...settings.types].sort().join(',');
   const state = RelayState.open(source.state, { sourceId, types, batch: opts.batch });
   held.state = state;
@@ -158,7 +158,7 @@ async function runFile(opts: RelayCliOptions, settings: Settings, source: { from
   log('started', { from: held.source.name, to: endpointText(settings.endpoint), source_id: sourceId, low_water_line: state.position.lowWater, concurrency: opts.concurrency, rate: settings.rate ?? null });
   await run.started(relay, { line: () => state.position.lastRead, total: source.from === '-' ? () => undefined : lineCount(source.from) });
   const cut = { sourceId, types: settings.types, batch: opts.batch };
-  await relay.run(fileDeliveries(lines, first, cut, state.position, () => (metrics.skipped += 1)));
+  await relay.run(fileDeliveries(pages, firstPage, cut, state.position, () => (metrics.skipped += 1)));
   held.state = undefined;
   await state.close();
 }
