@@ -3,11 +3,8 @@ import { RejectReason } from '../domain/rejectReason.js';
 import { TYPE_NAMES } from '../io/rowEvent.js';
 import type { RedisEventSource } from './redisSource.js';
 import type { RelayProgress } from './relay.js';
-import { type Delivery, type EntryReceipt, makeDelivery, type SelectedEvent } from './relayEvent.js';
+import { type Delivery, type EntryReceipt, makeDelivery, RelaySourceError, type SelectedEvent } from './relayEvent.js';
 import type { CutSettings } from './eventSource.js';
-
-/** An events entry the relay cannot read (not what `payrun consume` writes): fatal, exit 1. */
-export class RelaySourceError extends Error {}
 
 /**
  * The deliveries of the Redis source, entry by entry: each entry's applied rows of the chosen

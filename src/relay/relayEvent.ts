@@ -13,6 +13,9 @@ export class RelayInputError extends Error {
   }
 }
 
+/** An events entry the relay cannot read from Redis (not what `payrun consume` writes): fatal, exit 1. */
+export class RelaySourceError extends Error {}
+
 /** A selected event: its line in the relay's input, its client, and its text (sent as is: amounts stay exact strings). */
 export interface SelectedEvent {
   line: number;

@@ -1,6 +1,8 @@
 /** The relay's counters: the summary, the sampled `delivered` log line and --metrics-port read them. */
 export class RelayMetrics {
   readonly startedMs = performance.now();
+  /** The process's CPU time when the run began (the summary's cpu_seconds: the run's own, start-up left out). */
+  private readonly startedCpu = process.cpuUsage();
   /** Events acknowledged by a 2xx. */
   events = 0;
   deliveries = 0;
@@ -25,6 +27,12 @@ export class RelayMetrics {
     let n = 0;
     for (const count of this.answers.values()) n += count;
     return n;
+  }
+
+  /** CPU seconds (user + system) spent since the run began. */
+  cpuSeconds(): number {
+    const used = process.cpuUsage(this.startedCpu);
+    return (used.user + used.system) / 1e6;
   }
 
   seconds(): number {

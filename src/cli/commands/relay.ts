@@ -10,10 +10,9 @@ import { RelayStateError } from '../../relay/deliveredLog.js';
 import { type EventSource, fileDeliveries, ndjsonSource, type SourceLine } from '../../relay/eventSource.js';
 import { PayoutClient } from '../../relay/payoutClient.js';
 import { Relay, type RelayProgress } from '../../relay/relay.js';
-import { entryProgress, redisDeliveries, RelaySourceError } from '../../relay/redisDeliveries.js';
-import { RedisEventSource } from '../../relay/redisSource.js';
+import type { RedisEventSource } from '../../relay/redisSource.js';
 import { type BarPosition, lineCount, type RelayBar, startRelayBar } from '../../relay/relayBar.js';
-import { defaultSourceId, RelayInputError } from '../../relay/relayEvent.js';
+import { defaultSourceId, RelayInputError, RelaySourceError } from '../../relay/relayEvent.js';
 import { relayLog, type RelayLog } from '../../relay/relayLog.js';
 import { RelayMetrics, relayPrometheusText } from '../../relay/relayMetrics.js';
 import { serveMetrics } from '../../io/metricsServer.js';
@@ -166,6 +165,8 @@ async function runFile(opts: RelayCliOptions, settings: Settings, source: { from
 /** The run of the Redis source: the consumer group is the position; the first published input names it. */
 async function runRedis(opts: RelayCliOptions, settings: Settings, target: RedisTarget, run: RunContext): Promise<void> {
   const { held, log, metrics } = run;
+  // Loaded only for a Redis source (ioredis and the cluster's codec: a file source never needs them).
+  const [{ RedisEventSource }, { entryProgress, redisDeliveries }] = await Promise.all([import('../../relay/redisSource.js'), import('../../relay/redisDeliveries.js')]);
   const onConnection = (state: 'down' | 'up', detail: string): void => log(state === 'down' ? 'redis_down' : 'redis_up', { redis: target.display, detail });
   const source = new RedisEventSource({ target, prefix: opts.prefix, group: opts.group, consumer: 'relay', count: 64, pollMs: 200, onConnection });
   held.redis = source;
@@ -275,6 +276,7 @@ function summaryOf(m: RelayMetrics): Record<string, unknown> {
     rate_limited: m.rateLimited,
     requests: m.requests,
     seconds: Number(seconds.toFixed(3)),
+    cpu_seconds: Number(m.cpuSeconds().toFixed(3)),
     events_per_second: seconds > 0 ? Math.round(m.events / seconds) : 0,
   };
 }
