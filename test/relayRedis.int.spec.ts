@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, payrunOk, ROOT, spawnPayrun } from './support/crashLoop.js';
 import { PayoutServer } from './support/payoutServer.js';
+import { redisCliAvailable, startRedisCluster } from './support/redisCluster.js';
 import { REDIS_MISSING_MESSAGE, redisAvailable, type RedisServer, startRedis } from './support/redisServer.js';
 import { runKillScenario } from './support/relayKillRun.js';
 
@@ -218,4 +219,51 @@ describe.skipIf(!available)('payrun relay from Redis (the cluster events, a cons
     await usage(['--from', join(dir, 'events.ndjson')], /--state DIR is needed with a file/);
     await usage([], /give --from/);
   }, 120_000);
+});
+
+describe.skipIf(!available || !redisCliAvailable())('payrun relay from a Redis Cluster (--redis-cluster)', () => {
+  it('a 3-node Redis Cluster: every applied event delivered once by key, nothing pending', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'payrun-relay-rcluster-'));
+    const cluster = await startRedisCluster();
+    let consumer: ChildProcess | undefined;
+    try {
+      const csv = join(dir, 'tx.csv');
+      await payrunOk(['generate', '-q', '-n', '2000', '-c', '60', '--seed', '43', csv]);
+      const seeds = ['--redis-cluster', cluster.urls];
+      await payrunOk(['publish', ...seeds, '--partitions', '6', '-q', csv]);
+      consumer = spawn(process.execPath, [BIN, 'consume', ...seeds, '-q', '--owner', 'rc'], { cwd: ROOT, stdio: 'ignore' });
+      await payrunOk(['accounts', ...seeds, '--wait', '--timeout', '120', '-q']);
+      const applied = (await payrunOk(['events', ...seeds])).stdout
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Event)
+        .filter((e) => e.result === 'applied');
+      const server = await PayoutServer.start({ record: join(dir, 'requests.ndjson') });
+      try {
+        const run = await spawnPayrun(['relay', ...seeds, '--to', server.url, '--dead-letter', join(dir, 'dead.ndjson'), '--drain', '--source-id', 'rc', '-q']);
+        expect(run.code, run.stderr).toBe(0);
+      } finally {
+        await server.stop();
+      }
+      const accepted = server.records().filter((r) => r.kind === 'accepted').map((r) => r.key).sort();
+      expect(accepted).toEqual(applied.map((e) => `rc:${e.id}`).sort());
+      const again = await PayoutServer.start({ record: join(dir, 'again.ndjson') });
+      try {
+        const second = await spawnPayrun(['relay', ...seeds, '--to', again.url, '--dead-letter', join(dir, 'dead.ndjson'), '--drain', '-q']);
+        expect(second.code, second.stderr).toBe(0);
+      } finally {
+        await again.stop();
+      }
+      expect(again.records()).toEqual([]);
+    } finally {
+      if (consumer?.pid !== undefined && consumer.exitCode === null) {
+        const gone = new Promise((resolve) => consumer!.once('exit', resolve));
+        process.kill(consumer.pid, 'SIGTERM');
+        await gone;
+      }
+      await cluster.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
