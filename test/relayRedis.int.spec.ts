@@ -171,7 +171,7 @@ describe.skipIf(!available)('payrun relay from Redis (the cluster events, a cons
     expect(await pendingOf('kill')).toBe(0);
   }, 300_000);
 
-  it('follows new events (a second file published while it runs) until SIGTERM: exit 143, the group holds the position; usage errors exit 2', async () => {
+  it('follows new events (a second file published while it runs) until SIGTERM: exit 143, the group holds the position; a second relay of the group waits for it; usage errors exit 2', async () => {
     const recordPath = join(dir, 'follow.ndjson');
     const server = await PayoutServer.start({ record: recordPath });
     const deadLetter = join(dir, 'follow-dead.ndjson');
@@ -191,19 +191,32 @@ describe.skipIf(!available)('payrun relay from Redis (the cluster events, a cons
     let send: (signal: NodeJS.Signals) => void = () => undefined;
     const running = spawnPayrun(['relay', '--from', redis.url, '--to', server.url, '--group', 'follow', '--dead-letter', deadLetter], { control: (_child, signal) => void (send = signal) });
     let run;
+    let other: ReturnType<typeof spawnPayrun> | undefined;
+    let otherRun: Awaited<ReturnType<typeof spawnPayrun>> | undefined;
+    let otherServer: PayoutServer | undefined;
     try {
       await until(() => acceptedNow() === appliedCount(), 'the first file');
+      // A second relay of the same group waits for the first's lock (two would break the order per client).
+      otherServer = await PayoutServer.start({ record: join(dir, 'other.ndjson') });
+      other = spawnPayrun(['relay', '--from', redis.url, '--to', otherServer.url, '--group', 'follow', '--dead-letter', deadLetter, '--drain']);
       const second = join(dir, 'tx2.csv');
       await payrunOk(['generate', '-q', '-n', '600', '-c', '80', '--seed', '42', '--first-tx', '100000', second]);
       await publishAndApply(second);
       await until(() => acceptedNow() === appliedCount(), 'the second file');
       send('SIGTERM');
       run = await running;
+      otherRun = await other;
     } finally {
       send('SIGKILL');
       await running.catch(() => undefined);
+      await other?.catch(() => undefined);
       await server.stop();
+      await otherServer?.stop();
     }
+    // The second relay waited, then (the first gone) found nothing left to send.
+    expect(otherRun!.code, otherRun!.stderr).toBe(0);
+    expect(otherRun!.stderr).toMatch(/"event":"waiting_for_group","group":"follow","held_by":"[^"]+:\d+:[0-9a-f]{8}"/);
+    expect(otherServer!.records()).toEqual([]);
     expect(run.code, run.stderr).toBe(143);
     expect(run.stderr).toMatch(/payrun: relay stopped by SIGTERM; \d+ events delivered this run, the requests in flight finished; the consumer group 'follow' holds the position/);
     expect(new Set(server.records().filter((r) => r.kind === 'accepted').map((r) => r.key)).size).toBe(appliedCount());

@@ -115,3 +115,17 @@ describe('the file source: deliveries by page', () => {
     expect(skipped).toBe(1);
   });
 });
+
+describe('the group lock: who may take it from its holder', () => {
+  it('only a holder on this host whose process is gone (never another host, never this process)', async () => {
+    const { holderIsGone, lockToken } = await import('../src/relay/groupLock.js');
+    const { hostname } = await import('node:os');
+    const mine = lockToken();
+    expect(mine).toMatch(new RegExp(`^${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${process.pid}:[0-9a-f]{8}$`));
+    expect(holderIsGone(mine, () => false)).toBe(false);
+    expect(holderIsGone(`${hostname()}:999999:abcd0123`, () => false)).toBe(true);
+    expect(holderIsGone(`${hostname()}:999999:abcd0123`, () => true)).toBe(false);
+    expect(holderIsGone(`another-host-${hostname()}:999999:abcd0123`, () => false)).toBe(false);
+    expect(holderIsGone('garbage', () => false)).toBe(false);
+  });
+});

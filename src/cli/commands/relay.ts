@@ -175,6 +175,12 @@ async function runRedis(opts: RelayCliOptions, settings: Settings, target: Redis
     if (found === undefined && run.signal() === undefined) log('nothing_published', { redis: target.display, prefix: opts.prefix });
     return;
   }
+  const locked = await source.lockGroup(
+    () => run.signal() !== undefined,
+    (holder) => log('waiting_for_group', { group: opts.group, held_by: holder }),
+    () => run.stop(),
+  );
+  if (!locked) return;
   await source.join(found.partitions);
   const sourceId = opts.sourceId ?? found.firstInput.slice(0, 16);
   const relay = await openRelay(opts, settings, held, log, metrics, entryProgress(source), opts.deadLetter!);
@@ -183,6 +189,7 @@ async function runRedis(opts: RelayCliOptions, settings: Settings, target: Redis
   await relay.run(redisDeliveries(source, { sourceId, types: settings.types, batch: opts.batch }, opts.drain));
   held.redis = undefined;
   await source.close();
+  if (source.lostLock !== undefined) throw new RelaySourceError(source.lostLock);
 }
 
 const endpointText = (endpoint: URL): string => endpoint.origin + endpoint.pathname;
@@ -194,6 +201,8 @@ interface RunContext {
   metrics: RelayMetrics;
   signalled: Promise<undefined>;
   signal: () => NodeJS.Signals | undefined;
+  /** Stops the relay (as a signal would, but the run ends with its own error). */
+  stop: () => void;
   /** The relay is built: a signal from now on stops it; the progress bar starts. */
   started: (relay: Relay, position: BarPosition) => Promise<void>;
 }
@@ -224,6 +233,7 @@ export async function relayCommand(opts: RelayCliOptions, io: CliIo): Promise<nu
     metrics,
     signalled,
     signal: () => signal,
+    stop: () => relay?.stop(),
     started: async (built, position) => {
       relay = built;
       if (signal !== undefined) built.stop();
