@@ -301,6 +301,7 @@ export function defineRelay(program: Command, { configure, io, exit }: ProgramCo
     .option('--prefix <name>', "with Redis: the cluster's key prefix", 'payrun')
     .option('--group <name>', "with Redis: the relay's consumer group on every events stream (its position); one relay per group", 'payrun-relay')
     .option('--drain', 'with Redis: exit 0 once every committed event is delivered, instead of waiting for more', false)
+    .option('--follow', 'with a file: at its end, wait for more lines (tail -f) until SIGINT/SIGTERM', false)
     .action(async (opts: RelayCliOptions) => {
       const { relayCommand } = await import('./commands/relay.js');
       exit(await relayCommand(opts, io));

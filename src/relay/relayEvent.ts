@@ -13,7 +13,7 @@ export class RelayInputError extends Error {
   }
 }
 
-/** An events entry the relay cannot read from Redis (not what `payrun consume` writes): fatal, exit 1. */
+/** A source the relay cannot go on reading (a Redis events entry that is not what `payrun consume` writes, a followed file that shrank): fatal, exit 1. */
 export class RelaySourceError extends Error {}
 
 /** A selected event: its line in the relay's input, its client, and its text (sent as is: amounts stay exact strings). */

@@ -44,6 +44,7 @@ export interface RelayCliOptions {
   prefix: string;
   group: string;
   drain: boolean;
+  follow: boolean;
 }
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: ExitCode.Interrupted, SIGTERM: ExitCode.Terminated };
@@ -69,9 +70,13 @@ function sourceOf(opts: RelayCliOptions): SourceSettings {
   if (opts.redisCluster === undefined && !REDIS_URL.test(opts.from!)) {
     if (opts.state === undefined) throw new RelayOptionError('--state DIR is needed with a file or standard input source: it holds the position');
     if (opts.drain) throw new RelayOptionError('--drain is for a Redis source: a file source ends with its input');
+    if (opts.follow && opts.from === '-') throw new RelayOptionError('--follow is for a file: standard input is read until it ends anyway');
+    // A batch cut short at the file's end would be cut whole after a restart: the same events under another key.
+    if (opts.follow && opts.batch > 1) throw new RelayOptionError('--follow sends one event a request: a batch cut at the end of a growing file would get another key after a restart');
     return { kind: 'file', from: opts.from!, state: opts.state };
   }
   if (opts.state !== undefined) throw new RelayOptionError('--state is for a file source: on Redis the consumer group (--group) holds the position');
+  if (opts.follow) throw new RelayOptionError('--follow is for a file: a Redis source follows the cluster anyway (--drain stops when caught up)');
   if (opts.deadLetter === undefined) throw new RelayOptionError('a Redis source needs --dead-letter FILE (there is no --state directory to hold it)');
   if (!/^[\w.:-]{1,64}$/.test(opts.group)) throw new RelayOptionError('--group must be 1 to 64 letters, digits, _ . : or -');
   checkPrefix(opts.prefix);
@@ -143,7 +148,7 @@ async function openRelay(opts: RelayCliOptions, settings: Settings, held: Held, 
 /** The run of a file source: its first line names it (the default source id), then its --state. */
 async function runFile(opts: RelayCliOptions, settings: Settings, source: { from: string; state: string }, run: RunContext): Promise<void> {
   const { held, io, log, metrics } = run;
-  held.source = ndjsonSource(source.from, io.stdin);
+  held.source = ndjsonSource(source.from, io.stdin, opts.follow);
   const pages = held.source.pages()[Symbol.asyncIterator]();
   const firstResult = await Promise.race([pages.next(), run.signalled]);
   const firstPage: SourceLine[] | undefined = firstResult === undefined || firstResult.done === true ? undefined : firstResult.value;
@@ -155,7 +160,7 @@ async function runFile(opts: RelayCliOptions, settings: Settings, source: { from
   const progress: RelayProgress = { finish: (delivery) => state.record(delivery.lines), fields: () => ({ low_water_line: state.position.lowWater }) };
   const relay = await openRelay(opts, settings, held, log, metrics, progress, opts.deadLetter ?? join(source.state, 'dead-letters.ndjson'));
   log('started', { from: held.source.name, to: endpointText(settings.endpoint), source_id: sourceId, low_water_line: state.position.lowWater, concurrency: opts.concurrency, rate: settings.rate ?? null });
-  await run.started(relay, { line: () => state.position.lastRead, total: source.from === '-' ? () => undefined : lineCount(source.from) });
+  await run.started(relay, { line: () => state.position.lastRead, total: source.from === '-' || opts.follow ? () => undefined : lineCount(source.from) });
   const cut = { sourceId, types: settings.types, batch: opts.batch };
   await relay.run(fileDeliveries(pages, firstPage, cut, state.position, () => (metrics.skipped += 1)));
   held.state = undefined;
