@@ -171,6 +171,46 @@ describe.skipIf(!available)('payrun relay from Redis (the cluster events, a cons
     expect(await pendingOf('kill')).toBe(0);
   }, 300_000);
 
+  it('Redis restarted while the relay runs: it waits (redis_down, redis_up) and goes on; every event accepted once, none missing', async () => {
+    const recordPath = join(dir, 'restart.ndjson');
+    const server = await PayoutServer.start({ latencyMs: 10, record: recordPath });
+    const acceptedNow = (): number => {
+      try {
+        return readFileSync(recordPath, 'utf8').split('\n').filter((line) => line.includes('"kind":"accepted"')).length;
+      } catch {
+        return 0;
+      }
+    };
+    const want = events.filter((e) => e.result === 'applied').length;
+    let send: (signal: NodeJS.Signals) => void = () => undefined;
+    const running = spawnPayrun(['relay', '--from', redis.url, '--to', server.url, '--group', 'restart', '--dead-letter', join(dir, 'restart-dead.ndjson'), '--concurrency', '2'], {
+      control: (_child, signal) => void (send = signal),
+    });
+    let run;
+    try {
+      for (const deadline = Date.now() + 60_000; acceptedNow() < want / 4; await new Promise((resolve) => setTimeout(resolve, 50))) {
+        if (Date.now() > deadline) throw new Error('the relay did not start delivering');
+      }
+      await redis.restart();
+      for (const deadline = Date.now() + 120_000; acceptedNow() < want; await new Promise((resolve) => setTimeout(resolve, 100))) {
+        if (Date.now() > deadline) throw new Error(`only ${acceptedNow()} of ${want} accepted after the restart`);
+      }
+      send('SIGTERM');
+      run = await running;
+    } finally {
+      send('SIGKILL');
+      await running.catch(() => undefined);
+      await server.stop();
+    }
+    expect(run.code, run.stderr).toBe(143);
+    expect(run.stderr).toContain('"event":"redis_down"');
+    expect(run.stderr).toContain('"event":"redis_up"');
+    const accepted = server.records().filter((r) => r.kind === 'accepted').map((r) => r.key);
+    expect(new Set(accepted).size).toBe(want);
+    expect(accepted.length).toBe(want);
+    expect(await pendingOf('restart')).toBe(0);
+  }, 240_000);
+
   it('follows new events (a second file published while it runs) until SIGTERM: exit 143, the group holds the position; a second relay of the group waits for it; usage errors exit 2', async () => {
     const recordPath = join(dir, 'follow.ndjson');
     const server = await PayoutServer.start({ record: recordPath });
