@@ -21,8 +21,9 @@ function entry(partition: number, input: number, rows: Row[]): Buffer {
 }
 
 /** A stand-in for the group: the pages as given, and the acknowledgements it got. */
-function group(pages: GroupEntry[][]): { source: RedisEventSource; acked: string[] } {
+function group(pages: GroupEntry[][]): { source: RedisEventSource; acked: string[]; marked: string[] } {
   const acked: string[] = [];
+  const marked: string[] = [];
   const source = {
     acknowledged: 0,
     async *entries() {
@@ -31,8 +32,11 @@ function group(pages: GroupEntry[][]): { source: RedisEventSource; acked: string
     ack(p: number, id: string) {
       acked.push(`${p}/${id}`);
     },
+    markDone(p: number, id: string, index: number) {
+      marked.push(`${p}/${id}#${index}`);
+    },
   } as unknown as RedisEventSource;
-  return { source, acked };
+  return { source, acked, marked };
 }
 
 async function all(source: RedisEventSource, cut: CutSettings): Promise<Delivery[]> {
@@ -52,7 +56,7 @@ describe('the Redis source: deliveries and acknowledgement', () => {
       [12, 0, 0, 0, RejectReason.MalformedRow],
       [13, Withdrawal, 15, 102, RejectReason.None],
     ]);
-    const { source, acked } = group([[{ partition: 2, id: '5-0', bytes }]]);
+    const { source, acked, marked } = group([[{ partition: 2, id: '5-0', bytes }]]);
     const deliveries = await all(source, CUT);
     expect(deliveries.map((d) => d.key)).toEqual(['src:3-10', 'src:3-13']);
     expect(deliveries.map((d) => d.clients)).toEqual([[7], [15]]);
@@ -61,8 +65,30 @@ describe('the Redis source: deliveries and acknowledgement', () => {
     const progress = entryProgress(source);
     progress.finish(deliveries[1]!);
     expect(acked).toEqual([]);
+    // Recorded (its row index in the entry), so that the entry read again after a kill skips it.
+    expect(marked).toEqual(['2/5-0#3']);
     progress.finish(deliveries[0]!);
     expect(acked).toEqual(['2/5-0']);
+  });
+
+  it('an entry read again skips the rows its bitmap marks done; batches are cut as before (done rows still count)', async () => {
+    const rows: Row[] = Array.from({ length: 6 }, (_, i) => [i + 1, Deposit, i % 2, i + 1, RejectReason.None] as Row);
+    const bytes = entry(0, 1, rows);
+    // Rows 0 and 1 (the first batch) and row 4 done: bits 0x80, 0x40 and 0x08.
+    const done = Buffer.from([0x80 | 0x40 | 0x08]);
+    let skipped = 0;
+    const out: Delivery[] = [];
+    const { source, acked } = group([[{ partition: 0, id: '7-0', bytes, done }]]);
+    for await (const deliveries of redisDeliveries(source, { ...CUT, batch: 2 }, true, () => (skipped += 1))) out.push(...deliveries);
+    expect(out.map((d) => d.key)).toEqual(['src:1-3..1-4', 'src:1-6..1-6']);
+    expect(skipped).toBe(3);
+    const progress = entryProgress(source);
+    for (const delivery of out) progress.finish(delivery);
+    expect(acked).toEqual(['0/7-0']);
+    // Everything done before: acknowledged as read.
+    const all6 = group([[{ partition: 0, id: '8-0', bytes, done: Buffer.from([0xfc]) }]]);
+    expect(await all(all6.source, CUT)).toEqual([]);
+    expect(all6.acked).toEqual(['0/8-0']);
   });
 
   it('an entry with nothing to send (all rejected, other types, or trimmed away) is acknowledged as it is read', async () => {

@@ -11,29 +11,36 @@ import type { CutSettings } from './eventSource.js';
  * types as the events `payrun events` prints (rejected rows are never formatted), one a delivery
  * or cut into batches of the entry's k-th N selected events (an entry handed out again after a
  * restart is cut the same: the same keys). An entry with nothing to send is acknowledged at once.
+ * An entry read again (pending after a kill) comes with the bitmap of its rows done before
+ * (`done`): those are not sent again.
  */
-export async function* redisDeliveries(source: RedisEventSource, cut: CutSettings, drain: boolean): AsyncGenerator<Delivery[]> {
+export async function* redisDeliveries(source: RedisEventSource, cut: CutSettings, drain: boolean, skipped: () => void = () => undefined): AsyncGenerator<Delivery[]> {
   const { sourceId, types, batch } = cut;
   for await (const page of source.entries(drain)) {
     const deliveries: Delivery[] = [];
-    for (const { partition, id, bytes } of page) {
-      const receipt: EntryReceipt = { open: 0, done: () => source.ack(partition, id) };
+    for (const { partition, id, bytes, done } of page) {
+      const receipt: EntryReceipt = { open: 0, done: () => source.ack(partition, id), mark: (index) => source.markDone(partition, id, index) };
       // An entry trimmed away while pending has nothing left to send.
       const rows = bytes === undefined ? [] : decoded(bytes, partition, id);
       let events: SelectedEvent[] = [];
       let selected = 0;
-      for (const row of rows) {
+      for (let index = 0; index < rows.length; index++) {
+        const row = rows[index]!;
         if (row.reason !== RejectReason.None) continue;
         if (types !== undefined && !types.has(TYPE_NAMES[row.type]!)) continue;
         selected += 1;
-        events.push({ line: row.line, client: row.client, text: eventJson(row, partition), id: `${row.input}-${row.line}`, entry: receipt });
-        if (events.length === batch) {
-          deliveries.push(makeDelivery(sourceId, events, batch > 1));
+        // Done in an earlier run (this entry read again): not sent again, but still counted for the batch cut.
+        if (done !== undefined && (done[index >> 3]! & (0x80 >> (index & 7))) !== 0) skipped();
+        else {
+          receipt.open += 1;
+          events.push({ line: row.line, client: row.client, text: eventJson(row, partition), id: `${row.input}-${row.line}`, entry: { receipt, index } });
+        }
+        if (selected % batch === 0) {
+          if (events.length > 0) deliveries.push(makeDelivery(sourceId, events, batch > 1));
           events = [];
         }
       }
       if (events.length > 0) deliveries.push(makeDelivery(sourceId, events, batch > 1));
-      receipt.open = selected;
       if (receipt.open === 0) receipt.done();
     }
     if (deliveries.length > 0) yield deliveries;
@@ -52,9 +59,10 @@ function decoded(bytes: Buffer, partition: number, id: string): ReturnType<typeo
 export function entryProgress(source: RedisEventSource): RelayProgress {
   return {
     finish(delivery) {
-      for (const receipt of delivery.entries ?? []) {
+      for (const { receipt, index } of delivery.entries ?? []) {
         receipt.open -= 1;
         if (receipt.open === 0) receipt.done();
+        else receipt.mark(index);
       }
     },
     fields: () => ({ acknowledged_entries: source.acknowledged }),

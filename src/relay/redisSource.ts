@@ -10,6 +10,8 @@ export interface GroupEntry {
   partition: number;
   id: string;
   bytes: Buffer | undefined;
+  /** A pending entry's rows done in an earlier run: bit i (most significant first) for row i. */
+  done?: Buffer;
 }
 
 export interface RedisSourceOptions {
@@ -43,6 +45,8 @@ export class RedisEventSource {
   /** Entries handed out and not yet acknowledged (by partition): a second read of the pending list skips them. */
   private readonly held = new Map<number, Set<string>>();
   private readonly acks = new Map<number, string[]>();
+  /** Events done in entries not yet acknowledged, by partition: [entry id, row index]. */
+  private readonly marks = new Map<number, [string, number][]>();
   private ackTimer: NodeJS.Timeout | undefined;
   private acking: Promise<void> = Promise.resolve();
   private ackFailure: unknown;
@@ -151,6 +155,10 @@ export class RedisEventSource {
       after = page[page.length - 1]!.id;
       const fresh = page.filter((entry) => !held.has(entry.id));
       for (const entry of fresh) held.add(entry.id);
+      const done = await Promise.all(fresh.map((entry) => this.answer(() => this.redis.getBuffer(this.doneKey(p, entry.id)))));
+      fresh.forEach((entry, i) => {
+        if (done[i] !== null) entry.done = done[i];
+      });
       if (fresh.length > 0) yield fresh;
     }
   }
@@ -184,29 +192,68 @@ export class RedisEventSource {
     }
   }
 
+  /**
+   * Where the rows done of a not yet acknowledged entry are kept (a bitmap), beside the entry's
+   * stream: the same hash tag `{<prefix>:<p>}`, so that it moves with the XACK in one MULTI, in one
+   * slot of a Redis Cluster.
+   */
+  private doneKey(p: number, id: string): string {
+    const events = this.keys.events(p);
+    return `${events.slice(0, events.lastIndexOf(':'))}:relay:${this.options.group}:done:${id}`;
+  }
+
   /** The entry is done: acknowledged in the next group of XACKs (within ~20 ms). */
   ack(p: number, id: string): void {
+    this.queue(this.acks, p, id);
+  }
+
+  /** One event of an entry is done (not the last): recorded in the next group, so that a re-read skips it. */
+  markDone(p: number, id: string, index: number): void {
+    this.queue(this.marks, p, [id, index]);
+  }
+
+  private queue<T>(lists: Map<number, T[]>, p: number, item: T): void {
     if (this.ackFailure !== undefined) throw this.ackFailure;
-    const list = this.acks.get(p);
-    if (list === undefined) this.acks.set(p, [id]);
-    else list.push(id);
+    const list = lists.get(p);
+    if (list === undefined) lists.set(p, [item]);
+    else list.push(item);
     this.ackTimer ??= setTimeout(() => {
       this.ackTimer = undefined;
       void this.flush();
     }, 20);
   }
 
-  /** Sends the queued XACKs, one command per partition (its own slot on a Redis Cluster). */
+  /**
+   * Sends what is queued, one MULTI per partition (its own slot on a Redis Cluster): the events
+   * done (SETBIT), the entries done (XACK, and their bitmaps deleted). A kill between two groups
+   * loses at most the last ~20 ms: those events are sent again, with their keys.
+   */
   flush(): Promise<void> {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    const batch = [...this.acks];
+    const partitions = new Set([...this.acks.keys(), ...this.marks.keys()]);
+    if (partitions.size === 0) return this.acking;
+    const groups = [...partitions].map((p) => ({ p, ids: this.acks.get(p) ?? [], marks: this.marks.get(p) ?? [] }));
     this.acks.clear();
-    if (batch.length === 0) return this.acking;
+    this.marks.clear();
     this.acking = this.acking.then(() =>
       Promise.all(
-        batch.map(async ([p, ids]) => {
-          await this.answer(() => this.redis.xack(this.keys.events(p), this.options.group, ...ids));
+        groups.map(async ({ p, ids, marks }) => {
+          const acked = new Set(ids);
+          const multi = this.redis.multi();
+          for (const [id, index] of marks) if (!acked.has(id)) multi.setbit(this.doneKey(p, id), index, 1);
+          if (ids.length > 0) multi.xack(this.keys.events(p), this.options.group, ...ids).del(...ids.map((id) => this.doneKey(p, id)));
+          try {
+            await this.answer(async () => {
+              for (const [error] of (await multi.exec()) ?? []) if (error) throw error;
+            });
+          } catch (error) {
+            if (this.refusal !== undefined || isPermanent(error)) throw error;
+            // Cut off by a dropped connection (ioredis does not resend a transaction): all of it again later (each step is idempotent).
+            for (const id of ids) this.queue(this.acks, p, id);
+            for (const mark of marks) this.queue(this.marks, p, mark);
+            return;
+          }
           this.acknowledged += ids.length;
           const held = this.held.get(p)!;
           for (const id of ids) held.delete(id);
@@ -223,7 +270,8 @@ export class RedisEventSource {
 
   /** Acknowledges what is done, then lets go of the connection; throws a failed acknowledgement. */
   async close(): Promise<void> {
-    await this.flush();
+    // A group cut off by a dropped connection is queued again: flushed again (a few times at most).
+    for (let attempt = 0; attempt < 5 && (attempt === 0 || this.acks.size > 0 || this.marks.size > 0); attempt++) await this.flush();
     await this.unlock();
     this.down = true;
     this.redis.disconnect();

@@ -23,8 +23,14 @@ export interface SelectedEvent {
   text: string;
   /** The cluster's row id `<input>-<line>` when the event has one (`payrun events`, the Redis source): the key names it rather than `line`. */
   id?: string;
-  /** The stream entry it came from (the Redis source): acknowledged when all of its events are done. */
-  entry?: EntryReceipt;
+  /** The stream entry it came from and its row's place in it (the Redis source): acknowledged when all of its events are done. */
+  entry?: EntryEvent;
+}
+
+export interface EntryEvent {
+  receipt: EntryReceipt;
+  /** The row's index in its entry. */
+  index: number;
 }
 
 /** One stream entry of the Redis source: acknowledged (XACK) once every selected event in it is delivered or dead-lettered. */
@@ -33,6 +39,8 @@ export interface EntryReceipt {
   open: number;
   /** Called once, when open reaches 0. */
   done(): void;
+  /** One event of the entry is done (before the last): recorded, so that a re-read entry skips it. */
+  mark(index: number): void;
 }
 
 /**
@@ -69,8 +77,8 @@ export interface Delivery {
   clients: number[];
   body: string;
   attempts: number;
-  /** The Redis source's entries of its events (one per event, repeats allowed); none for a file. */
-  entries?: EntryReceipt[];
+  /** The Redis source's entries of its events (one per event); none for a file. */
+  entries?: EntryEvent[];
 }
 
 /**

@@ -191,7 +191,7 @@ async function runRedis(opts: RelayCliOptions, settings: Settings, target: Redis
   const relay = await openRelay(opts, settings, held, log, metrics, entryProgress(source), opts.deadLetter!);
   log('started', { from: target.display, prefix: opts.prefix, group: opts.group, partitions: found.partitions, to: endpointText(settings.endpoint), source_id: sourceId, concurrency: opts.concurrency, rate: settings.rate ?? null });
   await run.started(relay, { line: () => 0, total: () => undefined });
-  await relay.run(redisDeliveries(source, { sourceId, types: settings.types, batch: opts.batch }, opts.drain));
+  await relay.run(redisDeliveries(source, { sourceId, types: settings.types, batch: opts.batch }, opts.drain, () => (metrics.skipped += 1)));
   held.redis = undefined;
   await source.close();
   if (source.lostLock !== undefined) throw new RelaySourceError(source.lostLock);
