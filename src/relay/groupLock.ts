@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 
 /**
  * One relay per consumer group: two would share out a partition's entries (and its pending ones),
@@ -12,18 +14,18 @@ import { randomBytes } from 'node:crypto';
 export const LOCK_TTL_MS = 15_000;
 
 /** SET NX; else the holder. */
-export const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 return redis.call('GET', KEYS[1]) or ''`;
 
 /** Replaces the holder named (a dead one) with us; 0 when someone else holds it now. */
-export const REPLACE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end
+const REPLACE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end
 return 0`;
 
 /** Renews our lock; 0 when it is no longer ours. */
-export const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
-export const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 export function lockToken(): string {
@@ -44,5 +46,59 @@ function processAlive(pid: number): boolean {
   } catch (error) {
     // EPERM: it exists (another user's).
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The lock of one group, held by this process: taken, renewed every third of its time to live, released. */
+export class GroupLock {
+  private readonly token = lockToken();
+  private renewer: NodeJS.Timeout | undefined;
+  /** Why the lock was lost while held (another relay has it now). */
+  lost: string | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+    private readonly group: string,
+    private readonly answer: <T>(work: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  /** Takes the lock, waiting (1 s polls) while a live relay holds it; false if stopped meanwhile. */
+  async acquire(stopped: () => boolean, waiting: (holder: string) => void, lost: () => void): Promise<boolean> {
+    const { redis, key, token } = this;
+    for (let told = false; ; told = true) {
+      const got = await this.answer(() => redis.eval(ACQUIRE, 1, key, token, LOCK_TTL_MS) as Promise<number | string>);
+      if (got === 1) break;
+      const holder = String(got);
+      if (holder !== '' && holderIsGone(holder) && (await this.answer(() => redis.eval(REPLACE, 1, key, holder, token, LOCK_TTL_MS))) === 1) break;
+      if (stopped()) return false;
+      if (!told) waiting(holder);
+      await sleep(1000);
+    }
+    this.renewer = setInterval(() => {
+      redis.eval(RENEW, 1, key, token, LOCK_TTL_MS).then(
+        (renewed) => {
+          if (renewed === 1 || this.renewer === undefined) return;
+          this.stopRenewing();
+          this.lost = `another relay took the lock of group '${this.group}' (this one could not renew it for ${LOCK_TTL_MS / 1000} s)`;
+          lost();
+        },
+        () => undefined, // Redis away: the next renewal tries again
+      );
+    }, LOCK_TTL_MS / 3);
+    this.renewer.unref();
+    return true;
+  }
+
+  stopRenewing(): void {
+    clearInterval(this.renewer);
+    this.renewer = undefined;
+  }
+
+  /** At a clean stop: the next relay need not wait. */
+  async release(): Promise<void> {
+    if (this.renewer === undefined) return;
+    this.stopRenewing();
+    await this.redis.eval(RELEASE, 1, this.key, this.token).catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterKeys } from '../cluster/keys.js';
 import { isPermanent, type RedisRefused, refusalOf } from '../cluster/redisReply.js';
 import type { RedisTarget } from '../cluster/redisTarget.js';
-import { ACQUIRE, holderIsGone, LOCK_TTL_MS, lockToken, RELEASE, RENEW, REPLACE } from './groupLock.js';
+import { GroupLock } from './groupLock.js';
 
 /** One events entry as the group hands it out: its partition, id and bytes (undefined: the entry is gone from the stream). */
 export interface GroupEntry {
@@ -272,7 +272,7 @@ export class RedisEventSource {
   async close(): Promise<void> {
     // A group cut off by a dropped connection is queued again: flushed again (a few times at most).
     for (let attempt = 0; attempt < 5 && (attempt === 0 || this.acks.size > 0 || this.marks.size > 0); attempt++) await this.flush();
-    await this.unlock();
+    await this.lock?.release();
     this.down = true;
     this.redis.disconnect();
     if (this.ackFailure !== undefined) throw this.ackFailure;
@@ -281,58 +281,26 @@ export class RedisEventSource {
   /** Lets go of the connection without acknowledging anything more (after a failure). */
   disconnect(): void {
     clearTimeout(this.ackTimer);
-    clearInterval(this.renewer);
+    this.lock?.stopRenewing();
     this.down = true;
     this.redis.disconnect();
   }
 
-  private readonly token = lockToken();
-  private renewer: NodeJS.Timeout | undefined;
-  /** Set when the group's lock was found taken by another relay while this one ran. */
-  lostLock: string | undefined;
+  private lock: GroupLock | undefined;
 
-  private get lockKey(): string {
-    return `${this.options.prefix}:relay-lock:${this.options.group}`;
+  /** Set when the group's lock was found taken by another relay while this one ran. */
+  get lostLock(): string | undefined {
+    return this.lock?.lost;
   }
 
   /**
    * Takes the group's lock (groupLock.ts), waiting while another live relay holds it; `waiting`
-   * is told the holder once. Renewed every third of its time to live from then on; `lost` is
-   * called if it is found taken (the relay must stop).
+   * is told the holder once. `lost` is called if it is found taken later (the relay must stop).
    */
-  async lockGroup(stopped: () => boolean, waiting: (holder: string) => void, lost: () => void): Promise<boolean> {
-    let told = false;
-    for (;;) {
-      const got = await this.answer(() => this.redis.eval(ACQUIRE, 1, this.lockKey, this.token, LOCK_TTL_MS) as Promise<number | string>);
-      if (got === 1) break;
-      const holder = String(got);
-      if (holder !== '' && holderIsGone(holder) && (await this.answer(() => this.redis.eval(REPLACE, 1, this.lockKey, holder, this.token, LOCK_TTL_MS))) === 1) break;
-      if (stopped()) return false;
-      if (!told) waiting(holder);
-      told = true;
-      await sleep(1000);
-    }
-    this.renewer = setInterval(() => {
-      this.redis.eval(RENEW, 1, this.lockKey, this.token, LOCK_TTL_MS).then(
-        (renewed) => {
-          if (renewed === 1 || this.renewer === undefined) return;
-          clearInterval(this.renewer);
-          this.renewer = undefined;
-          this.lostLock = `another relay took the lock of group '${this.options.group}' (this one could not renew it for ${LOCK_TTL_MS / 1000} s)`;
-          lost();
-        },
-        () => undefined, // Redis away: the next renewal tries again
-      );
-    }, LOCK_TTL_MS / 3);
-    this.renewer.unref();
-    return true;
-  }
-
-  private async unlock(): Promise<void> {
-    if (this.renewer === undefined) return;
-    clearInterval(this.renewer);
-    this.renewer = undefined;
-    await this.redis.eval(RELEASE, 1, this.lockKey, this.token).catch(() => undefined);
+  lockGroup(stopped: () => boolean, waiting: (holder: string) => void, lost: () => void): Promise<boolean> {
+    const key = `${this.options.prefix}:relay-lock:${this.options.group}`;
+    this.lock = new GroupLock(this.redis, key, this.options.group, (work) => this.answer(work));
+    return this.lock.acquire(stopped, waiting, lost);
   }
 
   /** Waits until something is published (the partition count and the first input are there), polling. */
