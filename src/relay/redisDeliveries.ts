@@ -17,8 +17,9 @@ import type { CutSettings } from './eventSource.js';
 export async function* redisDeliveries(source: RedisEventSource, cut: CutSettings, drain: boolean, skipped: () => void = () => undefined): AsyncGenerator<Delivery[]> {
   const { sourceId, types, batch } = cut;
   for await (const page of source.entries(drain)) {
-    const deliveries: Delivery[] = [];
+    // An entry at a time: the relay's read-ahead window is checked between entries (an entry holds a whole committed batch).
     for (const { partition, id, bytes, done } of page) {
+      const deliveries: Delivery[] = [];
       const receipt: EntryReceipt = { open: 0, done: () => source.ack(partition, id), mark: (index) => source.markDone(partition, id, index) };
       // An entry trimmed away while pending has nothing left to send.
       const rows = bytes === undefined ? [] : decoded(bytes, partition, id);
@@ -42,8 +43,8 @@ export async function* redisDeliveries(source: RedisEventSource, cut: CutSetting
       }
       if (events.length > 0) deliveries.push(makeDelivery(sourceId, events, batch > 1));
       if (receipt.open === 0) receipt.done();
+      if (deliveries.length > 0) yield deliveries;
     }
-    if (deliveries.length > 0) yield deliveries;
   }
 }
 

@@ -173,7 +173,7 @@ async function runRedis(opts: RelayCliOptions, settings: Settings, target: Redis
   // Loaded only for a Redis source (ioredis and the cluster's codec: a file source never needs them).
   const [{ RedisEventSource }, { entryProgress, redisDeliveries }] = await Promise.all([import('../../relay/redisSource.js'), import('../../relay/redisDeliveries.js')]);
   const onConnection = (state: 'down' | 'up', detail: string): void => log(state === 'down' ? 'redis_down' : 'redis_up', { redis: target.display, detail });
-  const source = new RedisEventSource({ target, prefix: opts.prefix, group: opts.group, consumer: 'relay', count: 64, pollMs: 200, onConnection });
+  const source = new RedisEventSource({ target, prefix: opts.prefix, group: opts.group, consumer: 'relay', count: 8, pollMs: 200, onConnection });
   held.redis = source;
   const found = await Promise.race([source.published(() => run.signal() !== undefined, opts.drain), run.signalled]);
   if (found === undefined || run.signal() !== undefined) {
