@@ -142,7 +142,8 @@ function analyse(s: KillScenario, events: Event[], records: ServerRecord[], dead
   const deadLetters = existsSync(deadLetterPath) ? readFileSync(deadLetterPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { key: string; status?: number; events: Event[] }) : [];
   const deadKeys = new Set(deadLetters.map((d) => d.key));
   const deadLines = new Set(deadLetters.flatMap((d) => d.events.map((e) => e.line)));
-  const times = records.map((r) => r.t).sort((a, b) => a - b);
+  // One time per request: a request accepted and then answered slowly or dropped has a second record ('slow', 'drop') that is not a request.
+  const times = records.filter((r) => r.kind !== 'slow' && r.kind !== 'drop').map((r) => r.t).sort((a, b) => a - b);
   let active = 0;
   for (let i = 1; i < times.length; i += 1) if (times[i]! - times[i - 1]! <= 250) active += times[i]! - times[i - 1]!;
   let peak = 0;
