@@ -3,7 +3,8 @@
 // 5 ms, no failures, no --rate. Each config relays the first N applied events of one generated
 // ledger to a fresh --state and a fresh server; events/s is the relay's own summary (from its
 // start to its last acknowledgement, fsyncs of the delivered log included); wall time includes
-// Node's start-up. Median of --runs (3). Prints a table and writes bench/results/<date>-relay.json.
+// Node's start-up; relay CPU a request is the summary's cpu_seconds (the run's own user + system
+// CPU, start-up left out) over its requests. Median of --runs (3). Prints a table and writes bench/results/<date>-relay.json.
 //
 //   npx tsx bench/relay.ts [--runs N] [--latency MS]     (npm run bench:relay builds first)
 import { spawnSync } from 'node:child_process';
@@ -45,7 +46,7 @@ try {
   for (const config of CONFIGS) {
     const events = join(dir, `events-${config.events}.ndjson`);
     writeFileSync(events, `${all.slice(0, config.events).join('\n')}\n`);
-    const perRun: { eventsPerSecond: number; wallSeconds: number }[] = [];
+    const perRun: { eventsPerSecond: number; wallSeconds: number; cpuMicrosecondsPerRequest: number }[] = [];
     for (let run = 0; run < runs; run += 1) {
       const server = await PayoutServer.start({ latencyMs });
       const state = join(dir, `state-${results.length}-${run}`);
@@ -56,12 +57,20 @@ try {
       rmSync(state, { recursive: true, force: true });
       const summary = r.stderr.split('\n').find((l) => l.includes('"event":"summary"'));
       if (r.status !== 0 || summary === undefined) throw new Error(`${config.name}: exit ${r.status}: ${r.stderr.slice(-500)}`);
-      const s = JSON.parse(summary) as { events_delivered: number; events_per_second: number };
+      const s = JSON.parse(summary) as { events_delivered: number; events_per_second: number; requests: number; cpu_seconds: number };
       if (s.events_delivered !== config.events) throw new Error(`${config.name}: delivered ${s.events_delivered} of ${config.events}`);
-      perRun.push({ eventsPerSecond: s.events_per_second, wallSeconds: Math.round(wallSeconds * 1000) / 1000 });
-      log(`${config.name}: run ${run + 1}: ${s.events_per_second} events/s, ${wallSeconds.toFixed(2)} s wall`);
+      const cpuMicrosecondsPerRequest = Math.round((s.cpu_seconds * 1e6) / s.requests);
+      perRun.push({ eventsPerSecond: s.events_per_second, wallSeconds: Math.round(wallSeconds * 1000) / 1000, cpuMicrosecondsPerRequest });
+      log(`${config.name}: run ${run + 1}: ${s.events_per_second} events/s, ${wallSeconds.toFixed(2)} s wall, ${cpuMicrosecondsPerRequest} us relay CPU a request`);
     }
-    results.push({ config: config.name, events: config.events, medianEventsPerSecond: median(perRun.map((p) => p.eventsPerSecond)), medianWallSeconds: median(perRun.map((p) => p.wallSeconds)), runs: perRun });
+    results.push({
+      config: config.name,
+      events: config.events,
+      medianEventsPerSecond: median(perRun.map((p) => p.eventsPerSecond)),
+      medianWallSeconds: median(perRun.map((p) => p.wallSeconds)),
+      medianCpuMicrosecondsPerRequest: median(perRun.map((p) => p.cpuMicrosecondsPerRequest)),
+      runs: perRun,
+    });
   }
   const report = {
     date: new Date().toISOString(),
@@ -70,9 +79,9 @@ try {
     loadAverage: { before: loadBefore, after: loadavg() },
     results,
   };
-  console.log(`| relay, server answering in ${latencyMs} ms | events | events/s (median of ${runs}) | wall s |`);
-  console.log('|---|---:|---:|---:|');
-  for (const r of results) console.log(`| \`${r.config}\` | ${r.events.toLocaleString('en-US')} | ${r.medianEventsPerSecond.toLocaleString('en-US')} | ${r.medianWallSeconds} |`);
+  console.log(`| relay, server answering in ${latencyMs} ms | events | events/s (median of ${runs}) | wall s | relay CPU µs a request |`);
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of results) console.log(`| \`${r.config}\` | ${r.events.toLocaleString('en-US')} | ${r.medianEventsPerSecond.toLocaleString('en-US')} | ${r.medianWallSeconds} | ${r.medianCpuMicrosecondsPerRequest} |`);
   const out = join(root, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `${report.date.slice(0, 10)}-relay.json`);

@@ -12,11 +12,16 @@
 // Environment: PAYRUN_SOAK_ROWS (102000), PAYRUN_SOAK_KILLS (20), PAYRUN_SOAK_RATE (100: well under what
 // the relay does on a busy 2-core machine, so that the rate, not the machine, sets the pace; at a
 // load average of 20 on 2 cores it did 150-200 events/s with these failures),
-// PAYRUN_SOAK_CONCURRENCY (64), PAYRUN_SOAK_SEED (18).
+// PAYRUN_SOAK_CONCURRENCY (64), PAYRUN_SOAK_SEED (18), PAYRUN_SOAK_SOURCE (file; `redis`: the same
+// ledger published to a real redis-server (8 partitions), applied by a real `payrun consume`, and
+// relayed from Redis through a consumer group with --drain; the report is then <date>-relay-soak-redis.json).
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BIN, payrunOk, ROOT } from '../test/support/crashLoop.js';
+import { type RedisServer, startRedis } from '../test/support/redisServer.js';
 import { runKillScenario } from '../test/support/relayKillRun.js';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -25,15 +30,32 @@ const kills = env('PAYRUN_SOAK_KILLS', 20);
 const rate = env('PAYRUN_SOAK_RATE', 100);
 const concurrency = env('PAYRUN_SOAK_CONCURRENCY', 64);
 const seed = env('PAYRUN_SOAK_SEED', 18);
+const fromRedis = process.env.PAYRUN_SOAK_SOURCE === 'redis';
 // Kills spread over the expected run time (events over the rate), each at a uniform moment.
 const expectedSeconds = (rows * 1.1) / rate;
 const killAfterMs: [number, number] = [1500, Math.max(3000, ((expectedSeconds * 1000) / (kills + 1)) * 1.6)];
 
+/** The ledger published and applied on a fresh redis-server; its events (`payrun events`) for the checks. */
+async function cluster(dir: string): Promise<{ redis: RedisServer; consumer: ChildProcess; events: string }> {
+  const redis = await startRedis();
+  const csv = join(dir, 'tx.csv');
+  await payrunOk(['generate', '-q', '-n', String(rows), '-c', '5000', '--seed', String(seed), csv]);
+  await payrunOk(['publish', '--redis', redis.url, '--partitions', '8', '-q', csv], { timeoutMs: 600_000 });
+  const consumer = spawn(process.execPath, [BIN, 'consume', '--redis', redis.url, '-q', '--owner', 'soak'], { cwd: ROOT, stdio: 'ignore' });
+  await payrunOk(['accounts', '--redis', redis.url, '--wait', '--timeout', '600', '-q'], { timeoutMs: 700_000 });
+  const events = join(dir, 'events.ndjson');
+  writeFileSync(events, (await payrunOk(['events', '--redis', redis.url], { timeoutMs: 600_000 })).stdout);
+  return { redis, consumer, events };
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'payrun-relay-soak-'));
 let failed = false;
+let held: Awaited<ReturnType<typeof cluster>> | undefined;
 try {
-  console.log(`relay soak: ${rows} rows, ${kills} kills (each ${killAfterMs.map((ms) => (ms / 1000).toFixed(1)).join('-')} s after a start), --rate ${rate}/s, --concurrency ${concurrency}, 10% failures`);
-  const report = await runKillScenario({ dir, rows, clients: 5000, seed, kills, killAfterMs, rate, concurrency, failRate: 0.1, badTxMod: 211, timeoutS: 0.4, secret: 'Bearer soak-secret-5be1' });
+  console.log(`relay soak${fromRedis ? ' (from Redis)' : ''}: ${rows} rows, ${kills} kills (each ${killAfterMs.map((ms) => (ms / 1000).toFixed(1)).join('-')} s after a start), --rate ${rate}/s, --concurrency ${concurrency}, 10% failures`);
+  held = fromRedis ? await cluster(dir) : undefined;
+  const redis = held === undefined ? undefined : { url: held.redis.url, group: 'soak', events: held.events };
+  const report = await runKillScenario({ dir, rows, clients: 5000, seed, kills, killAfterMs, rate, concurrency, failRate: 0.1, badTxMod: 211, timeoutS: 0.4, secret: 'Bearer soak-secret-5be1', redis });
   const rateRatio = report.measuredRate / rate;
   const checks: [string, boolean][] = [
     [`${kills} kills`, report.kills === kills],
@@ -56,8 +78,18 @@ try {
   const out = join(fileURLToPath(new URL('..', import.meta.url)), 'bench', 'results');
   mkdirSync(out, { recursive: true });
   const date = new Date().toISOString();
-  writeFileSync(join(out, `${date.slice(0, 10)}-relay-soak.json`), `${JSON.stringify({ date, options: { rows, kills, rate, concurrency, seed, killAfterMs, failRate: 0.1, timeoutS: 0.4 }, passed: !failed, report: summary }, null, 2)}\n`);
+  const name = `${date.slice(0, 10)}-relay-soak${fromRedis ? '-redis' : ''}.json`;
+  writeFileSync(join(out, name), `${JSON.stringify({ date, options: { source: fromRedis ? 'redis' : 'file', rows, kills, rate, concurrency, seed, killAfterMs, failRate: 0.1, timeoutS: 0.4 }, passed: !failed, report: summary }, null, 2)}\n`);
 } finally {
+  if (held !== undefined) {
+    const { consumer, redis } = held;
+    if (consumer.pid !== undefined && consumer.exitCode === null) {
+      const gone = new Promise((resolve) => consumer.once('exit', resolve));
+      process.kill(consumer.pid, 'SIGTERM');
+      await gone;
+    }
+    await redis.dispose();
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

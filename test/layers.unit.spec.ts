@@ -15,7 +15,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   workers: ['engine', 'io', 'domain'],
   session: ['journal', 'engine', 'io', 'domain'],
   cluster: ['journal', 'engine', 'io', 'domain'],
-  relay: ['io', 'domain'],
+  relay: ['cluster', 'io', 'domain'],
   cli: ['relay', 'cluster', 'session', 'workers', 'generate', 'journal', 'engine', 'io', 'domain'],
 };
 

@@ -216,7 +216,8 @@ describe('payrun relay', () => {
     usage(['--from', file(), '--to', 'ftp://x/y', '--state', join(tmp(), 'x')], '--to must be an http:// or https:// URL');
     usage(['--from', file(), '--to', url, '--state', join(tmp(), 'x'), '--rate', 'fast'], '--rate must be N/s with N above 0 and at most 1000000 (e.g. 50/s)');
     usage(['--from', file(), '--to', url, '--state', join(tmp(), 'x'), '--types', 'refund'], "--types takes deposit, withdrawal, dispute, resolve, chargeback (comma-separated); not 'refund'");
-    usage(['--to', url, '--state', join(tmp(), 'x')], "required option '--from <file>' not specified");
+    usage(['--to', url, '--state', join(tmp(), 'x')], 'give --from FILE|-|redis://host:port[/db], or --redis-cluster URL[,URL...]');
+    usage(['--from', file(), '--to', url], '--state DIR is needed with a file or standard input source: it holds the position');
 
     const missing = relay(['--from', join(tmp(), 'none.ndjson'), '--to', url, '--state', join(tmp(), 'x')]);
     expect(missing.status).toBe(1);

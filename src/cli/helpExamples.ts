@@ -26,6 +26,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'payrun relay': [
     'PAYRUN_RELAY_AUTHORIZATION="Bearer $TOKEN" payrun relay --from events.ndjson --to https://payouts.example/v1/events --state relay-state/ --rate 50/s',
     'payrun stream < tx.csv | payrun relay --from - --to http://127.0.0.1:8080/events --state relay-state/ --types withdrawal',
+    'payrun relay --from redis://10.0.0.5:6379 --to https://payouts.example/v1/events --dead-letter dead.ndjson   # the cluster, until SIGTERM',
   ],
   'payrun events': ['payrun events --redis-cluster redis://10.0.0.5:7000,redis://10.0.0.6:7000 | grep DUPLICATE_TX'],
   'payrun journal': ['payrun journal verify ledger/', 'payrun journal replay ledger/ --until-line 5000 --input 2 -o accounts-then.csv'],

@@ -280,9 +280,9 @@ export function defineRelay(program: Command, { configure, io, exit }: ProgramCo
   };
   configure(program.command('relay'))
     .description("deliver the applied events of `payrun stream` to a payout API: rate-limited, retried, idempotent, resumable (docs/relay.md)")
-    .requiredOption('--from <file>', "the NDJSON events of `payrun stream` ('-' reads standard input); a Redis source is not there yet")
+    .option('--from <source>', "the NDJSON events of `payrun stream` (a file, or '-' for standard input), or the cluster's Redis: redis://host:port[/db] (its events through a consumer group)")
     .requiredOption('--to <url>', 'the http:// or https:// endpoint each event (or batch) is POSTed to as JSON')
-    .requiredOption('--state <dir>', "the relay's durable position (and the default dead-letter file); keep it for the next run")
+    .option('--state <dir>', "with a file or stdin: the relay's durable position (and the default dead-letter file); keep it for the next run. Not used with Redis (the consumer group is the position)")
     .option('--batch <n>', 'events per POST (a JSON array; 1 sends each event as one object)', parseCount('--batch', 1, 1000), 1)
     .option('--types <list>', 'only these applied event types, comma-separated: deposit,withdrawal,dispute,resolve,chargeback (default: all)')
     .option('--rate <n/s>', 'at most N requests a second (token bucket; retries count), e.g. 50/s (default: no limit)')
@@ -290,11 +290,18 @@ export function defineRelay(program: Command, { configure, io, exit }: ProgramCo
     .option('--concurrency <k>', 'requests in flight at most (events of one client always go one after another)', parseCount('--concurrency', 1, 1024), 8)
     .option('--timeout <s>', 'seconds without a connection, an answer, or a byte of its body before an attempt counts as failed and is retried', seconds, 10)
     .option('--max-attempts <n>', 'attempts of one delivery before it goes to the dead-letter file', parseCount('--max-attempts', 1, 1000), 8)
-    .option('--dead-letter <file>', 'where deliveries that fail for good go, one JSON line each (default: STATE/dead-letters.ndjson)')
+    .option('--dead-letter <file>', 'where deliveries that fail for good go, one JSON line each (default: STATE/dead-letters.ndjson; needed with Redis)')
     .option('--header <header>', 'add "Name: value" to every request (repeatable); values never appear in a log line. PAYRUN_RELAY_AUTHORIZATION gives Authorization from the environment', collect)
     .option('--source-id <name>', "the input's name in every Idempotency-Key (default: from a hash of the input's first line)")
     .option('--metrics-port <port>', 'serve Prometheus text metrics on 127.0.0.1:PORT', parseCount('--metrics-port', 1, 65_535))
-    .option('-q, --quiet', 'log only errors (no delivered/retrying lines, no summary)', false)
+    .option('-q, --quiet', 'log only errors (no delivered/retrying lines, no summary, no progress bar)', false)
+    .option('--no-progress', 'no progress bar (there is one only when stderr is a terminal)')
+    .option('--redis-cluster <urls>', 'instead of --from: the seed nodes of a Redis Cluster, URL[,URL...]')
+    .option('--redis-password-file <file>', 'with Redis: read the password from FILE (or REDIS_PASSWORD / REDISCLI_AUTH)')
+    .option('--prefix <name>', "with Redis: the cluster's key prefix", 'payrun')
+    .option('--group <name>', "with Redis: the relay's consumer group on every events stream (its position); one relay per group", 'payrun-relay')
+    .option('--drain', 'with Redis: exit 0 once every committed event is delivered, instead of waiting for more', false)
+    .option('--follow', 'with a file: at its end, wait for more lines (tail -f) until SIGINT/SIGTERM', false)
     .action(async (opts: RelayCliOptions) => {
       const { relayCommand } = await import('./commands/relay.js');
       exit(await relayCommand(opts, io));

@@ -64,7 +64,8 @@ export class DonePosition {
   /** Selected lines read and not skipped, in input order, not yet under the low-water mark. */
   private readonly open: number[] = [];
   private openHead = 0;
-  private lastRead = 0;
+  /** The last input line read (the progress bar's position: the reader is at most a window of deliveries ahead of the acknowledgements). */
+  lastRead = 0;
 
   constructor(restored: { lowWater: number; done: Iterable<number> }) {
     this.lowWater = restored.lowWater;

@@ -1,18 +1,13 @@
 import { ClientOrder } from './clientOrder.js';
 import type { DeadLetters } from './deadLetters.js';
-import type { EventSource, SourceLine } from './eventSource.js';
 import type { Answer, PayoutClient } from './payoutClient.js';
-import { type Delivery, makeDelivery, type SelectedEvent, selectEvent } from './relayEvent.js';
+import type { Delivery } from './relayEvent.js';
 import type { RelayLog } from './relayLog.js';
 import type { RelayMetrics } from './relayMetrics.js';
-import type { RelayState } from './relayState.js';
 import { type BackoffPolicy, classify, nextWaitMs } from './retryPolicy.js';
 import type { TokenBucket } from './tokenBucket.js';
 
 export interface RelaySettings {
-  sourceId: string;
-  types: ReadonlySet<string> | undefined;
-  batch: number;
   concurrency: number;
   maxAttempts: number;
   backoff: BackoffPolicy;
@@ -20,9 +15,17 @@ export interface RelaySettings {
   deliveredLogMs: number;
 }
 
+/** Where finished deliveries are recorded: the file source's --state, or the Redis source's acknowledgements. */
+export interface RelayProgress {
+  /** The delivery is done (2xx, or its dead letter is written). */
+  finish(delivery: Delivery): void;
+  /** The position as the `delivered` log line shows it. */
+  fields(): Record<string, unknown>;
+}
+
 export interface RelayParts {
   client: PayoutClient;
-  state: RelayState;
+  progress: RelayProgress;
   deadLetters: DeadLetters;
   bucket: TokenBucket | undefined;
   log: RelayLog;
@@ -32,7 +35,7 @@ export interface RelayParts {
 const STOP = Symbol('stop');
 
 /**
- * Reads the source, cuts deliveries, and runs `concurrency` workers that send them under the rate
+ * Takes the deliveries the source cuts (fileDeliveries, redisDeliveries), and runs `concurrency` workers that send them under the rate
  * limit, keeping per-client order (ClientOrder). A delivery is recorded done only after a 2xx or
  * its dead letter; stop() lets the requests in flight finish and starts no new one.
  */
@@ -56,7 +59,7 @@ export class Relay {
   }
 
   /** Runs until the source ends and everything is done, or until stop(); a bad input line throws after the in-flight requests finish. */
-  async run(lines: AsyncIterator<SourceLine>, first: SourceLine | undefined): Promise<void> {
+  async run(input: AsyncIterator<readonly Delivery[]>): Promise<void> {
     // A worker that fails (the state cannot be written) stops the others: no request starts after it.
     const workers = Array.from({ length: this.settings.concurrency }, () =>
       this.work().catch((error: unknown) => {
@@ -66,7 +69,7 @@ export class Relay {
     );
     let failure: unknown;
     try {
-      await this.read(lines, first);
+      await this.read(input);
     } catch (error) {
       failure = error;
       this.stop();
@@ -87,32 +90,15 @@ export class Relay {
     this.wake();
   }
 
-  private async read(lines: AsyncIterator<SourceLine>, first: SourceLine | undefined): Promise<void> {
-    const { batch, sourceId, types } = this.settings;
-    const position = this.parts.state.position;
-    let selected = 0;
-    let cut: SelectedEvent[] = [];
-    const send = (): void => {
-      if (cut.length > 0) this.order.add(makeDelivery(sourceId, cut, batch > 1));
-      cut = [];
-      this.wake();
-    };
-    for (let next: SourceLine | undefined = first; next !== undefined; ) {
-      const event = selectEvent(next.text, next.line, types);
-      if (event !== undefined) {
-        selected += 1;
-        if (position.read(event.line)) this.parts.metrics.skipped += 1;
-        else cut.push(event);
-        // A batch is the k-th `batch` selected events of the input, done or not: the same events on every run.
-        if (selected % batch === 0) send();
-      }
+  private async read(input: AsyncIterator<readonly Delivery[]>): Promise<void> {
+    for (;;) {
       while (this.order.size >= this.window && !this.stopping) await this.waitForChange();
       if (this.stopping) return;
-      const result = await this.unlessStopped(lines.next());
-      if (result === STOP || result.done === true) break;
-      next = result.value;
+      const result = await this.unlessStopped(input.next());
+      if (result === STOP || result.done === true) return;
+      for (const delivery of result.value) this.order.add(delivery);
+      if (result.value.length > 0) this.wake();
     }
-    if (!this.stopping) send();
   }
 
   private async work(): Promise<void> {
@@ -136,7 +122,7 @@ export class Relay {
         this.parts.metrics.deliveries += 1;
         this.logDelivered(false);
       }
-      this.parts.state.record(delivery.lines);
+      this.parts.progress.finish(delivery);
       this.order.finish(delivery);
       this.wake();
     }
@@ -181,7 +167,7 @@ export class Relay {
     if (count === 0 || (!final && now - this.lastDeliveredLog < this.settings.deliveredLogMs)) return;
     this.lastDeliveredLog = now;
     this.loggedEvents = this.parts.metrics.events;
-    this.parts.log('delivered', { events: count, total: this.parts.metrics.events, low_water_line: this.parts.state.position.lowWater });
+    this.parts.log('delivered', { events: count, total: this.parts.metrics.events, ...this.parts.progress.fields() });
   }
 
   private sleep(ms: number): Promise<typeof STOP | undefined> {

@@ -1,6 +1,8 @@
 /** The relay's counters: the summary, the sampled `delivered` log line and --metrics-port read them. */
 export class RelayMetrics {
   readonly startedMs = performance.now();
+  /** The process's CPU time when the run began (the summary's cpu_seconds: the run's own, start-up left out). */
+  private readonly startedCpu = process.cpuUsage();
   /** Events acknowledged by a 2xx. */
   events = 0;
   deliveries = 0;
@@ -27,13 +29,19 @@ export class RelayMetrics {
     return n;
   }
 
+  /** CPU seconds (user + system) spent since the run began. */
+  cpuSeconds(): number {
+    const used = process.cpuUsage(this.startedCpu);
+    return (used.user + used.system) / 1e6;
+  }
+
   seconds(): number {
     return (performance.now() - this.startedMs) / 1000;
   }
 }
 
 /** The counters in Prometheus text format (version 0.0.4). */
-export function relayPrometheusText(m: RelayMetrics, lowWater: number): string {
+export function relayPrometheusText(m: RelayMetrics, position: { lowWater?: number; acknowledgedEntries?: number }): string {
   const counter = (name: string, help: string, value: number): string[] => [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`];
   const lines = [
     ...counter('payrun_relay_events_delivered_total', 'Events acknowledged by a 2xx of the payout API.', m.events),
@@ -48,9 +56,12 @@ export function relayPrometheusText(m: RelayMetrics, lowWater: number): string {
     ...counter('payrun_relay_request_seconds_total', 'Time spent waiting for answers, summed over requests.', Number(m.requestSeconds.toFixed(3))),
     '# TYPE payrun_relay_in_flight gauge',
     `payrun_relay_in_flight ${m.inFlight}`,
-    '# HELP payrun_relay_low_water_line Every selected event at or before this input line is done.',
-    '# TYPE payrun_relay_low_water_line gauge',
-    `payrun_relay_low_water_line ${lowWater}`,
   ];
+  if (position.lowWater !== undefined) {
+    lines.push('# HELP payrun_relay_low_water_line Every selected event at or before this input line is done.', '# TYPE payrun_relay_low_water_line gauge', `payrun_relay_low_water_line ${position.lowWater}`);
+  }
+  if (position.acknowledgedEntries !== undefined) {
+    lines.push(...counter('payrun_relay_entries_acknowledged_total', 'Events entries of the Redis source acknowledged to the consumer group (every event in them done).', position.acknowledgedEntries));
+  }
   return `${lines.join('\n')}\n`;
 }
