@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 
 export interface Sample {
   wallS: number;
@@ -43,7 +42,7 @@ export async function measure(command: Command, peakRssModule: string, scratchDi
   const stdoutFd = openSync(stdoutFile, 'w');
   const stderrParts: Buffer[] = [];
   let stderrBytes = 0;
-  const argv = ['--import', pathToFileURL(peakRssModule).href, command.script, ...command.args];
+  const argv = ['--require', peakRssModule, command.script, ...command.args];
 
   const start = performance.now();
   const feeder = command.stdinFile === undefined ? null : spawn('cat', [command.stdinFile], { stdio: ['ignore', 'pipe', 'ignore'] });

@@ -17,7 +17,7 @@ import { formatTable, targetLines } from './table.js';
 import { ensureWorkload, formatRows, type Workload } from './workloads.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PEAK_RSS = join(root, 'bench', 'support', 'peak-rss.mjs');
+const PEAK_RSS = join(root, 'bench', 'support', 'peak-rss.cjs');
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
 interface Machine {

@@ -1,6 +1,6 @@
 // Preload module for the cluster benchmark: `node --import <file URL of this module> script ...`.
 // On exit it writes the process's peak resident set size (KiB) and CPU time (user and system, µs)
-// as JSON to the file named by $BENCH_USAGE_FILE. Main thread only (see peak-rss.mjs).
+// as JSON to the file named by $BENCH_USAGE_FILE. Main thread only (see peak-rss.cjs).
 import { writeFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 
