@@ -1,8 +1,9 @@
-import { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Chunk, encodeChunk } from './chunkEntry.js';
 import { ClusterKeys } from './keys.js';
 import type { StoredPartition } from './partitionState.js';
+import { redisClient } from './redisClient.js';
 import { COMMIT, LEASE, RELEASE, SNAPSHOT } from './redisScripts.js';
 import { isPermanent, type RedisRefused, refusalOf } from './redisReply.js';
 import type { RedisTarget } from './redisTarget.js';
@@ -65,21 +66,8 @@ export class RedisTransport implements Transport {
 
   /** Commands in flight when the connection drops are sent again: every command payrun sends may be (the scripts check where they are). */
   private connect(): Redis {
-    const { host, port, db, username, password, tls, nodes } = this.target;
     const retry = (times: number): number | null => (this.options.patient || times < 3 ? Math.min(50 * 2 ** times, 2000) : null);
-    const common = {
-      username,
-      password,
-      tls: tls ? {} : undefined,
-      autoResendUnfulfilledCommands: true,
-      maxRetriesPerRequest: this.options.patient ? null : 1,
-      connectTimeout: 5000,
-    };
-    // A Redis Cluster client has the same commands; each of ours names keys of one slot only.
-    const redis =
-      nodes === undefined
-        ? new Redis({ host, port, db, ...common, retryStrategy: retry, lazyConnect: false })
-        : (new Cluster(nodes, { redisOptions: common, clusterRetryStrategy: retry, enableReadyCheck: true, slotsRefreshTimeout: 5000 }) as unknown as Redis);
+    const redis = redisClient(this.target, retry, this.options.patient ? null : 1);
     redis.defineCommand('payrunLease', { numberOfKeys: 1, lua: LEASE });
     redis.defineCommand('payrunRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('payrunCommit', { numberOfKeys: 8, lua: COMMIT });

@@ -1,6 +1,7 @@
-import { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterKeys } from '../cluster/keys.js';
+import { redisClient } from '../cluster/redisClient.js';
 import { isPermanent, type RedisRefused, refusalOf } from '../cluster/redisReply.js';
 import type { RedisTarget } from '../cluster/redisTarget.js';
 import { GroupLock } from './groupLock.js';
@@ -64,13 +65,8 @@ export class RedisEventSource {
   }
 
   private connect(): Redis {
-    const { host, port, db, username, password, tls, nodes } = this.options.target;
     const retry = (times: number): number => Math.min(50 * 2 ** times, 2000);
-    const common = { username, password, tls: tls ? {} : undefined, autoResendUnfulfilledCommands: true, maxRetriesPerRequest: null, connectTimeout: 5000 };
-    const redis =
-      nodes === undefined
-        ? new Redis({ host, port, db, ...common, retryStrategy: retry })
-        : (new Cluster(nodes, { redisOptions: common, clusterRetryStrategy: retry, enableReadyCheck: true, slotsRefreshTimeout: 5000 }) as unknown as Redis);
+    const redis = redisClient(this.options.target, retry, null);
     redis.on('error', (error: Error) => {
       if (isPermanent(error)) {
         this.refusal ??= refusalOf(error, this.name);
