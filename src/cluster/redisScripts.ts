@@ -13,6 +13,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 /**
+ * One chunk of rows published to a partition, at most once. KEYS: partition stream, published
+ * lines. ARGV: input number, the chunk's first line, its last line, then the entry's fields.
+ * A chunk whose first line is not past the input's published line is already in the stream (a
+ * resent command: ioredis sends again a pipeline the connection dropped before any reply, and
+ * the server may have run it): 0. Else the entry is added and the published line moves: 1.
+ */
+export const PUBLISH = `
+local at = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if tonumber(ARGV[2]) <= at then return 0 end
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 1`;
+
+/**
  * One batch of a partition, all or nothing. KEYS: lease, progress, events, accounts, dead
  * letters, changelog, takeover counts, partition stream. ARGV: owner, ttl, partition, prevId, lastId, entries in
  * the batch, the events entry ('' if none), the changelog entry ('' if none), the touched

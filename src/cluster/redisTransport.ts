@@ -4,7 +4,7 @@ import { type Chunk, encodeChunk } from './chunkEntry.js';
 import { ClusterKeys } from './keys.js';
 import type { StoredPartition } from './partitionState.js';
 import { redisClient } from './redisClient.js';
-import { COMMIT, LEASE, RELEASE, SNAPSHOT } from './redisScripts.js';
+import { COMMIT, LEASE, PUBLISH, RELEASE, SNAPSHOT } from './redisScripts.js';
 import { isPermanent, type RedisRefused, refusalOf } from './redisReply.js';
 import type { RedisTarget } from './redisTarget.js';
 import type { Commit, CommitResult, LogEntry, PublishCounts, Transport } from './transport.js';
@@ -71,6 +71,7 @@ export class RedisTransport implements Transport {
     redis.defineCommand('payrunLease', { numberOfKeys: 1, lua: LEASE });
     redis.defineCommand('payrunRelease', { numberOfKeys: 1, lua: RELEASE });
     redis.defineCommand('payrunCommit', { numberOfKeys: 8, lua: COMMIT });
+    redis.defineCommand('payrunPublish', { numberOfKeys: 2, lua: PUBLISH });
     redis.defineCommand('payrunSnapshot', { numberOfKeys: 6, lua: SNAPSHOT });
     redis.on('error', (error: Error) => (isPermanent(error) ? this.refuse(error) : this.wentDown(error.message)));
     redis.on('close', () => this.wentDown('connection closed'));
@@ -92,9 +93,9 @@ export class RedisTransport implements Transport {
   }
 
   /**
-   * A pipeline's replies. ioredis resends single commands cut off by a dropped connection, but
-   * aborts a pipeline in flight; a patient transport sends it again once Redis is back (until
-   * given up). Only idempotent work comes here: publish's chunks (checked against the published line), group creation.
+   * A pipeline's replies. ioredis resends single commands cut off by a dropped connection, and a
+   * pipeline none of whose replies had arrived, but aborts one answered in part; a patient
+   * transport sends that again once Redis is back (until given up). Only idempotent work comes here: publish's chunks (the PUBLISH script checks the published line), group creation.
    */
   private async resent<T>(pipeline: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
@@ -171,30 +172,23 @@ export class RedisTransport implements Transport {
   }
 
   /**
-   * Each partition's chunks in one MULTI (its entries and its published line move together: a
-   * publish killed at any moment has published whole chunks up to a line, and goes on after it).
+   * Each partition's chunks in one pipeline of PUBLISH scripts (redisScripts.ts): each chunk's
+   * entry and its published line move together, and a chunk at or before the published line is
+   * not added again. So a publish killed at any moment has published whole chunks up to a line
+   * and goes on after it, and a pipeline sent twice (by ioredis after a dropped connection, or by
+   * us after an aborted one) adds each row once.
    */
   publish(chunks: Map<number, Chunk[]>): Promise<PublishCounts> {
     return this.answer(async () => {
-      const send = async (p: number, list: Chunk[], attempt: number): Promise<void> => {
-        let todo = list;
-        if (attempt > 0) {
-          // The last try's EXEC may have run and its reply been lost: only chunks after the published line go again.
-          const at = Number((await this.redis.hget(this.keys.published(p), String(list[0]!.input))) ?? 0);
-          todo = list.filter((chunk) => chunk.lines[0]! > at);
-          if (todo.length === 0) return;
+      const send = async (p: number, list: Chunk[]): Promise<void> => {
+        const pipeline = this.redis.pipeline() as unknown as Scripts & { exec(): Promise<[Error | null, unknown][] | null> };
+        for (const chunk of list) {
+          pipeline.payrunPublish(this.keys.partition(p), this.keys.published(p), chunk.input, chunk.lines[0]!, chunk.lines[chunk.lines.length - 1]!, ...encodeChunk(chunk));
         }
-        const multi = this.redis.multi();
-        for (const chunk of todo) multi.xadd(this.keys.partition(p), '*', ...encodeChunk(chunk));
-        const last = todo[todo.length - 1]!;
-        multi.hset(this.keys.published(p), String(last.input), last.lines[last.lines.length - 1]!);
-        for (const [error] of (await multi.exec()) ?? []) if (error) throw error;
+        for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
       };
       await Promise.all(
-        [...chunks].map(([p, list]) => {
-          let attempt = 0;
-          return this.resent(() => send(p, list, attempt++));
-        }),
+        [...chunks].map(([p, list]) => this.resent(() => send(p, list))),
       );
       let added = 0;
       for (const list of chunks.values()) for (const chunk of list) added += chunk.lines.length;
@@ -395,4 +389,5 @@ interface Scripts {
   payrunRelease(key: string, owner: string): Promise<number>;
   payrunCommit(...args: (string | number | Buffer)[]): Promise<unknown>;
   payrunSnapshot(...args: string[]): Promise<number>;
+  payrunPublish(...args: (string | number | Buffer)[]): unknown;
 }

@@ -245,7 +245,7 @@ export class RedisEventSource {
             });
           } catch (error) {
             if (this.refusal !== undefined || isPermanent(error)) throw error;
-            // Cut off by a dropped connection (ioredis does not resend a transaction): all of it again later (each step is idempotent).
+            // Cut off by a dropped connection (ioredis aborts a transaction answered in part, and sends one with no reply again): all of it again later (each step is idempotent).
             for (const id of ids) this.queue(this.acks, p, id);
             for (const mark of marks) this.queue(this.marks, p, mark);
             return;

@@ -31,7 +31,7 @@ export const DEFAULT_PARTITIONS = 8;
 export const DEFAULT_CHUNK_ROWS = 256;
 /** Line numbers travel as u32. */
 const MAX_LINE = 0xffff_ffff;
-/** Bytes read (and rows sent, as one MULTI per partition) at a time: one send in flight, so a larger one waits less often behind consumers' commits. */
+/** Bytes read (and rows sent, as one pipeline per partition) at a time: one send in flight, so a larger one waits less often behind consumers' commits. */
 const CHUNK_BYTES = 1 << 20;
 /** How long publish waits for an unreachable Redis by default (it can always be run again: it adds only what is missing). */
 export const DEFAULT_PUBLISH_TIMEOUT_S = 30;
@@ -79,7 +79,7 @@ async function ownedBefore(transport: Transport, input: number, fileBytes: numbe
  * by client (a row that names no client, by line), in file order. The publisher decides tx-id
  * ownership in file order (docs/cluster-design.md) and marks a row whose id is taken. Rows go
  * out in chunks of one partition's rows (chunkEntry.ts), each with the partition's published
- * line of this input moved in the same MULTI, so a publish run again (after a kill, with any
+ * line of this input moved in the same script call (which adds a chunk only past that line), so a publish run again (after a kill, with any
  * chunk size) goes on after that line and adds nothing twice.
  */
 export async function publishCommand(file: string, options: PublishCommandOptions, io: CliIo): Promise<number> {
