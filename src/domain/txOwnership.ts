@@ -1,4 +1,4 @@
-import { bucketKey, bucketScale, grownSlots, SEGMENTS, segmentOf, segmentSlotsFor } from './txSegments.js';
+import { bucketKey, bucketScale, GROWTH, grownSlots, projectedGrowth, SEGMENTS, segmentOf, segmentSlotsFor } from './txSegments.js';
 
 /**
  * Which tx ids are owned. SPEC: the first well-formed deposit or withdrawal with an id owns it,
@@ -19,6 +19,9 @@ export class TxOwnership {
   private readonly counts = new Uint32Array(SEGMENTS);
   private readonly limits = new Uint32Array(SEGMENTS);
   private count = 0;
+  /** The share of the input seen, and each segment's entries before the input (as TxBook.setInputSeen). */
+  private seen = 0;
+  private readonly before = new Uint32Array(SEGMENTS);
 
   constructor(expected = 0) {
     const slots = segmentSlotsFor(expected, MAX_LOAD, MIN_SEGMENT_SLOTS);
@@ -34,6 +37,12 @@ export class TxOwnership {
     let slots = 0;
     for (const keys of this.keys) slots += keys.length;
     return slots;
+  }
+
+  /** As TxBook.setInputSeen: a segment that fills grows to the size the share of the input seen projects. */
+  setInputSeen(share: number): void {
+    if (this.seen === 0 && share > 0) this.before.set(this.counts);
+    this.seen = share;
   }
 
   /** Claims tx for its first owner: true if it was free (and is now owned), false if taken. */
@@ -61,15 +70,19 @@ export class TxOwnership {
     this.limits[segment] = Math.floor(slots * MAX_LOAD);
   }
 
-  /** Rehashes one segment into a quarter more slots; the other segments are untouched. */
+  /** Rehashes one segment into the slots projectedGrowth gives (a quarter more when the share seen is not known); the other segments are untouched. */
   private grow(segment: number): void {
     const keys = this.keys[segment]!;
     const used = this.used[segment]!;
-    this.allocate(segment, grownSlots(keys.length));
-    this.count -= this.counts[segment]!;
+    const count = this.counts[segment]!;
+    const before = this.before[segment]!;
+    this.allocate(segment, grownSlots(keys.length, projectedGrowth(count, before, this.seen, keys.length, MAX_LOAD, GROWTH)));
+    this.count -= count;
     this.counts[segment] = 0;
+    this.before[segment] = 0;
     for (let i = 0; i < keys.length; i++) {
       if ((used[i >>> 5]! & (1 << (i & 31))) !== 0) this.claim(keys[i]!);
     }
+    this.before[segment] = before;
   }
 }

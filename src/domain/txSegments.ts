@@ -57,3 +57,23 @@ export function grownSlots(slots: number, growth = GROWTH): number {
   if (slots >= MAX_SEGMENT_SLOTS) throw new RangeError(`a tx table segment is full (${MAX_SEGMENT_SLOTS} slots)`);
   return Math.min(MAX_SEGMENT_SLOTS, Math.ceil((slots * growth) / 8) * 8);
 }
+
+/** A segment grown to its projected size grows at least this much, and at most this much. */
+const PROJECTED_MIN_GROWTH = 1.25;
+const PROJECTED_MAX_GROWTH = 16;
+
+/**
+ * How much a full segment grows, given the share of the input whose rows have come (0 to 1, by
+ * bytes; 0 when not known): its entries from the input so far (`count` less those it held
+ * `before` the input, restored from a journal), projected to the whole input plus 2% and three
+ * standard deviations, at `maxLoad`; at least a quarter more, at most 16 times. Past the input's
+ * end, a quarter; not knowing, `fallback`. One rehash, and a table that ends near maxLoad,
+ * instead of doubling (or growing by quarters) past an estimate that was capped or missing.
+ */
+export function projectedGrowth(count: number, before: number, seen: number, slots: number, maxLoad: number, fallback: number): number {
+  if (seen >= 1) return PROJECTED_MIN_GROWTH;
+  if (!(seen > 0)) return fallback;
+  const projected = before + (count - before) / seen;
+  const wanted = (projected * 1.02 + 3 * Math.sqrt(projected)) / maxLoad / slots;
+  return Math.min(PROJECTED_MAX_GROWTH, Math.max(PROJECTED_MIN_GROWTH, wanted));
+}

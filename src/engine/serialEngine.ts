@@ -14,9 +14,18 @@ export class SerialEngine implements Engine {
   private readonly ledger: Ledger;
   private readonly row = new ParsedRow();
   private batch = new RowBatch(0);
+  private submitted = 0;
 
-  /** `initial`: the ledger to go on in (its tables grow as rows come, a segment at a time). */
-  constructor(expectedTxs = 0, initial?: Ledger) {
+  /**
+   * `initial`: the ledger to go on in (its tables grow as rows come, a segment at a time).
+   * `inputBytes`: the input's size when known (0 if not), so a table that outgrows its estimate
+   * grows to the size the share of the input seen projects (TxBook.setInputSeen).
+   */
+  constructor(
+    expectedTxs = 0,
+    initial?: Ledger,
+    private readonly inputBytes = 0,
+  ) {
     this.ledger = initial ?? new Ledger(expectedTxs, releaseOutgrown);
   }
 
@@ -24,6 +33,8 @@ export class SerialEngine implements Engine {
     if (this.batch.capacity < rowCapacityFor(chunk.length - from)) this.batch = new RowBatch(rowCapacityFor(chunk.length - from));
     const batch = this.batch;
     parseLines(chunk, from, chunk.length, batch, this.row);
+    this.submitted += chunk.length;
+    if (this.inputBytes > 0) this.ledger.book.setInputSeen(Math.min(1, this.submitted / this.inputBytes));
     applyRows(this.ledger, batch);
     return batch;
   }

@@ -60,8 +60,9 @@ function restore(message: Extract<ToWorker, { kind: 'restore' }>): void {
   });
 }
 
-function ownPartition(batch: RowBatch, count: number): void {
+function ownPartition(batch: RowBatch, count: number, seen: number): void {
   ownership ??= new TxOwnership(expectedTxs);
+  ownership.setInputSeen(seen);
   const { reason, type, tx } = batch;
   for (let i = 0; i < count; i++) {
     const t = type[i]!;
@@ -80,21 +81,24 @@ port.on('message', (message: ToWorker) => {
       parseLines(chunk, message.from, message.length, batch, row);
       reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
     } else if (message.kind === 'own') {
-      ownPartition(viewsOf(message.slot).batch, message.count);
+      ownPartition(viewsOf(message.slot).batch, message.count, message.seen);
       reply = { kind: 'owned' };
     } else if (message.kind === 'apply') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;
+      ledger.book.setInputSeen(message.seen);
       applyRows(ledger, batch, undefined, thisShard);
       reply = { kind: 'applied' };
     } else if (message.kind === 'parseAndDecide') {
       const { chunk, batch } = viewsOf(message.slot);
       parseLines(chunk, message.from, message.length, batch, row);
+      ledger.book.setInputSeen(message.seen);
       applyRows(ledger, batch);
       reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
     } else if (message.kind === 'decide') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;
+      ledger.book.setInputSeen(message.seen);
       applyRows(ledger, batch);
       reply = { kind: 'decided' };
     } else if (message.kind === 'restore') {

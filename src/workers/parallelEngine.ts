@@ -50,7 +50,10 @@ export class ParallelEngine implements Engine {
   /** Settles when the initial ledger is in the workers (a failure to move it fails the batches). */
   private restored: Promise<void> = Promise.resolve();
 
-  constructor(workers: number, expectedTxs = 0, initial?: Ledger) {
+  /** Bytes submitted so far, of inputBytes (0 when not known): each batch tells the workers' tables the share (TxBook.setInputSeen). */
+  private submitted = 0;
+
+  constructor(workers: number, expectedTxs = 0, initial?: Ledger, private readonly inputBytes = 0) {
     const perShard = Math.ceil(expectedTxs / workers);
     this.threads = Array.from({ length: workers }, (_, shard) => new EngineThread({ shard, shards: workers, expectedTxs: perShard }));
     this.depth = 2 * workers + 2;
@@ -101,7 +104,9 @@ export class ParallelEngine implements Engine {
     chunk.copy(slot.chunk, 0);
     const { buffers, batch } = slot;
     this.slotOf.set(batch, slot);
-    if (this.threads.length === 1) return this.pipeline(slot, from, chunk.length);
+    this.submitted += chunk.length;
+    const seen = this.inputBytes > 0 ? Math.min(1, this.submitted / this.inputBytes) : 0;
+    if (this.threads.length === 1) return this.pipeline(slot, from, chunk.length, seen);
     const parser = this.threads[this.turn++ % this.threads.length]!;
     const parsed = parser.request({ kind: 'parse', slot: buffers, from, length: chunk.length });
 
@@ -111,11 +116,11 @@ export class ParallelEngine implements Engine {
       batch.count = reply.count;
       batch.lines = reply.lines;
       batch.buf = slot.chunk;
-      return this.threads.map((thread) => thread.request({ kind: 'own', slot: buffers, count: batch.count }));
+      return this.threads.map((thread) => thread.request({ kind: 'own', slot: buffers, count: batch.count, seen }));
     });
     const applied = owned
       .then((owners) => Promise.all(owners))
-      .then(() => this.threads.map((thread) => thread.request({ kind: 'apply', slot: buffers, count: batch.count })));
+      .then(() => this.threads.map((thread) => thread.request({ kind: 'apply', slot: buffers, count: batch.count, seen })));
     this.ownedUpTo = applied;
     return applied.then((appliers) => Promise.all(appliers)).then(() => batch);
   }
@@ -126,11 +131,11 @@ export class ParallelEngine implements Engine {
    * Parsing costs more than deciding, so the worker also parses one chunk in PIPELINE_SHARE
    * to even out the two stages.
    */
-  private pipeline(slot: Slot, from: number, length: number): Promise<RowBatch> {
+  private pipeline(slot: Slot, from: number, length: number, seen: number): Promise<RowBatch> {
     const { buffers, batch } = slot;
     const worker = this.threads[0]!;
     if (this.turn++ % PIPELINE_SHARE === PIPELINE_SHARE - 1) {
-      return worker.request({ kind: 'parseAndDecide', slot: buffers, from, length }).then((reply) => {
+      return worker.request({ kind: 'parseAndDecide', slot: buffers, from, length, seen }).then((reply) => {
         if (reply.kind !== 'parsed') throw new Error(`engine worker answered ${reply.kind} to parseAndDecide`);
         batch.count = reply.count;
         batch.lines = reply.lines;
@@ -139,7 +144,7 @@ export class ParallelEngine implements Engine {
       });
     }
     parseLines(slot.chunk, from, length, batch, this.row);
-    return worker.request({ kind: 'decide', slot: buffers, count: batch.count }).then(() => batch);
+    return worker.request({ kind: 'decide', slot: buffers, count: batch.count, seen }).then(() => batch);
   }
 
   release(batch: RowBatch): void {

@@ -48,13 +48,17 @@ export type ToWorker =
   /** Parse chunk[from, length) into the columns. */
   | { kind: 'parse'; slot: SlotBuffers; from: number; length: number }
   /** Claim, in order, the ids of this worker's tx partition; flag the rows whose id was taken. */
-  | { kind: 'own'; slot: SlotBuffers; count: number }
-  /** Apply this shard's well-formed rows of the (parsed, ownership-flagged) columns, in order. */
-  | { kind: 'apply'; slot: SlotBuffers; count: number }
+  | { kind: 'own'; slot: SlotBuffers; count: number; seen: number }
+  /**
+   * Apply this shard's well-formed rows of the (parsed, ownership-flagged) columns, in order.
+   * `seen` (here, in 'own', 'decide' and in 'parseAndDecide'): the share of the input's bytes through
+   * this chunk, 0 when the size is not known (TxBook.setInputSeen).
+   */
+  | { kind: 'apply'; slot: SlotBuffers; count: number; seen: number }
   /** The only worker: decide every row (ownership included) with its one ledger, in order. */
-  | { kind: 'decide'; slot: SlotBuffers; count: number }
+  | { kind: 'decide'; slot: SlotBuffers; count: number; seen: number }
   /** The only worker: parse chunk[from, length), then decide its rows (replies 'parsed'). */
-  | { kind: 'parseAndDecide'; slot: SlotBuffers; from: number; length: number }
+  | { kind: 'parseAndDecide'; slot: SlotBuffers; from: number; length: number; seen: number }
   /**
    * Before any row: start from these accounts (keeping this shard's) and the transactions the
    * main thread then offers a piece at a time (pieceHandover.ts): keep those of this shard's

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { TxBook, TxState } from '../src/domain/txBook.js';
+import { TxOwnership } from '../src/domain/txOwnership.js';
+import { BOOK_GROWTH, GROWTH, projectedGrowth } from '../src/domain/txSegments.js';
+
+/**
+ * A tx table that outgrows its estimate (capped at 4M transactions, or none for a pipe) grows a
+ * segment at a time. Told the share of the input seen so far, a full segment grows to what its
+ * entries project for the whole input, in one step; not told, it doubles (TxBook) or grows by a
+ * quarter (TxOwnership), as before.
+ */
+describe('projectedGrowth', () => {
+  it('projects the entries from the input so far to the whole input, at the load wanted', () => {
+    // 1,000 entries a quarter of the way in: 4,000 projected, plus 2% and 3 sigma, at 0.85.
+    const growth = projectedGrowth(1_000, 0, 0.25, 1_200, 0.85, 2);
+    expect(growth * 1_200).toBeCloseTo((4_000 * 1.02 + 3 * Math.sqrt(4_000)) / 0.85, 6);
+  });
+
+  it('leaves out the entries held before the input (restored from a journal)', () => {
+    // 900 restored, 100 more in the first tenth of the input: 900 + 1,000 projected.
+    expect(projectedGrowth(1_000, 900, 0.1, 1_200, 0.85, 2) * 1_200).toBeCloseTo((1_900 * 1.02 + 3 * Math.sqrt(1_900)) / 0.85, 6);
+  });
+
+  it('grows a quarter at least, 16 times at most, a quarter past the end, and falls back when the share is not known', () => {
+    expect(projectedGrowth(1_000, 0, 0.99, 100_000, 0.85, 2)).toBe(1.25);
+    expect(projectedGrowth(1_000, 0, 0.001, 1_200, 0.85, 2)).toBe(16);
+    expect(projectedGrowth(1_000, 0, 1, 1_200, 0.85, 2)).toBe(1.25);
+    expect(projectedGrowth(1_000, 0, 0, 1_200, 0.85, BOOK_GROWTH)).toBe(BOOK_GROWTH);
+    expect(projectedGrowth(1_000, 0, 0, 1_200, 0.75, GROWTH)).toBe(GROWTH);
+  });
+});
+
+/** Claims n increasing ids in `chunks` equal steps, telling the table the share seen before each (0 = never). */
+function fill(claim: (tx: number) => void, setSeen: (share: number) => void, n: number, chunks: number, told: boolean): void {
+  for (let c = 0; c < chunks; c++) {
+    if (told) setSeen((c + 1) / chunks);
+    for (let i = Math.floor((c * n) / chunks); i < Math.floor(((c + 1) * n) / chunks); i++) claim(5_000_000 + i);
+  }
+}
+
+describe('a tx table that outgrows its estimate', () => {
+  const n = 400_000;
+
+  it('TxBook told the share seen ends near its load, in fewer, larger steps; not told, it doubles', () => {
+    const told = new TxBook(n / 5);
+    fill((tx) => told.settle(told.claim(tx, tx % 65_536), TxState.Settled, 1), (s) => told.setInputSeen(s), n, 100, true);
+    const untold = new TxBook(n / 5);
+    fill((tx) => untold.settle(untold.claim(tx, tx % 65_536), TxState.Settled, 1), () => undefined, n, 100, false);
+    for (const book of [told, untold]) {
+      expect(book.size).toBe(n);
+      for (const tx of [5_000_000, 5_000_000 + n / 2, 5_000_000 + n - 1]) expect(book.find(tx)).toBeGreaterThanOrEqual(0);
+    }
+    expect(told.size / told.capacity).toBeGreaterThan(0.7);
+    expect(told.capacity).toBeLessThan(untold.capacity);
+  });
+
+  it('a journal\'s entries restored before the input are not projected as the input\'s', () => {
+    const book = new TxBook(n);
+    for (let i = 0; i < n; i++) book.settle(book.claim(90_000_000 + i, 1), TxState.Settled, 1);
+    const before = book.capacity;
+    // A small input after a large journal: its first rows fill nothing; the table stays as it is.
+    book.setInputSeen(0.01);
+    for (let i = 0; i < 1_000; i++) book.claim(5_000_000 + i, 1);
+    expect(book.capacity).toBeLessThan(before * 1.3);
+  });
+
+  it('TxOwnership told the share seen ends near its load; not told, it grows by quarters as before', () => {
+    const told = new TxOwnership(n / 5);
+    fill((tx) => told.claim(tx), (s) => told.setInputSeen(s), n, 100, true);
+    const untold = new TxOwnership(n / 5);
+    fill((tx) => untold.claim(tx), () => undefined, n, 100, false);
+    for (const owned of [told, untold]) {
+      expect(owned.size).toBe(n);
+      expect(owned.claim(5_000_000 + n - 1)).toBe(false);
+    }
+    expect(told.size / told.capacity).toBeGreaterThan(0.6);
+  });
+});
