@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TxBook, TxState } from '../src/domain/txBook.js';
 import { TxOwnership } from '../src/domain/txOwnership.js';
 import { BOOK_GROWTH, GROWTH, projectedGrowth } from '../src/domain/txSegments.js';
+import { EXPECTED_TXS_MAX, sampledTxs } from '../src/engine/txEstimate.js';
 
 /**
  * A tx table that outgrows its estimate (capped at 4M transactions, or none for a pipe) grows a
@@ -74,5 +75,24 @@ describe('a tx table that outgrows its estimate', () => {
       expect(owned.claim(5_000_000 + n - 1)).toBe(false);
     }
     expect(told.size / told.capacity).toBeGreaterThan(0.6);
+  });
+});
+
+describe('sampledTxs: the tables sized from the first chunk', () => {
+  const rows = (types: number[], reasons?: number[]) => ({ count: types.length, type: types, reason: reasons ?? types.map(() => 0) });
+
+  it('projects the rows that own an id, per byte of the chunk, to the input, plus 2%', () => {
+    // 3 of 4 rows own an id (deposit 1, withdrawal 2; a dispute 3 does not), in 100 bytes of a 1,000,000-byte input.
+    expect(sampledTxs(rows([1, 2, 3, 1]), 100, 1_000_000)).toBe(Math.ceil(30_000 * 1.02));
+  });
+
+  it('leaves out the rejected rows', () => {
+    expect(sampledTxs(rows([1, 1, 1, 1], [0, 5, 0, 5]), 100, 1_000_000)).toBe(Math.ceil(20_000 * 1.02));
+  });
+
+  it('is 0 when the input size is not known (a pipe) or the chunk had no bytes, and never more than EXPECTED_TXS_MAX', () => {
+    expect(sampledTxs(rows([1]), 100, 0)).toBe(0);
+    expect(sampledTxs(rows([1]), 0, 1_000)).toBe(0);
+    expect(sampledTxs(rows([1, 1]), 20, 70 * 2 ** 30)).toBe(EXPECTED_TXS_MAX);
   });
 });

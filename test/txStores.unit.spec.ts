@@ -4,7 +4,7 @@ import { LIMIT } from '../src/domain/money.js';
 import { TxBook, TxState } from '../src/domain/txBook.js';
 import { TxOwnership } from '../src/domain/txOwnership.js';
 import { SEGMENTS } from '../src/domain/txSegments.js';
-import { EXPECTED_TXS_MAX, expectedTxsFor } from '../src/workers/createEngine.js';
+import { EXPECTED_TXS_MAX, expectedTxsFor } from '../src/engine/txEstimate.js';
 
 /** A seeded PRNG (mulberry32), so the large tests are reproducible. */
 function random(seed: number): () => number {

@@ -21,7 +21,8 @@ import type { WorkerSetup } from './protocol.js';
 const port = parentPort;
 if (port === null) throw new Error('engineWorker must run in a worker thread');
 const { shard, shards, expectedTxs } = workerData as WorkerSetup;
-let ledger = new Ledger(expectedTxs, releaseOutgrown);
+/** Made at the first batch (sized for the transactions its message expects), or by a restore. */
+let ledger: Ledger | undefined;
 // Only needed when ownership is partitioned over several workers.
 let ownership: TxOwnership | undefined;
 const thisShard = { index: shard, count: shards };
@@ -42,26 +43,33 @@ function viewsOf(slot: SlotBuffers): { chunk: Buffer; batch: RowBatch } {
 /** Starts from a saved state: this shard's accounts and transactions, and its partition of the owned ids, taken a piece at a time. */
 function restore(message: Extract<ToWorker, { kind: 'restore' }>): void {
   const mine = (client: number): boolean => shards === 1 || client % shards === shard;
-  ledger = new Ledger(expectedTxs + message.shardTxs, releaseOutgrown);
+  const restored = new Ledger(expectedTxs + message.shardTxs, releaseOutgrown);
+  ledger = restored;
   for (let c = 0; c < CLIENT_COUNT; c++) {
     if (!mine(c)) continue;
-    ledger.available[c] = message.available[c]!;
-    ledger.held[c] = message.held[c]!;
-    ledger.flags[c] = message.flags[c]!;
+    restored.available[c] = message.available[c]!;
+    restored.held[c] = message.held[c]!;
+    restored.flags[c] = message.flags[c]!;
   }
   const owner = shards === 1 ? undefined : new TxOwnership(expectedTxs + message.ownedTxs);
   if (owner) ownership = owner;
   const keys = new Uint32Array(message.keys);
   const amounts = new Float64Array(message.amounts);
-  const { book } = ledger;
+  const { book } = restored;
   takePieces(new Int32Array(message.control), (count) => {
     book.insertPiece(keys, amounts, count, shards === 1 ? undefined : mine);
     if (owner) for (let i = 0; i < count; i++) if (txPartition(keys[2 * i]!, shards) === shard) owner.claim(keys[2 * i]!);
   });
 }
 
-function ownPartition(batch: RowBatch, count: number, seen: number): void {
-  ownership ??= new TxOwnership(expectedTxs);
+/** The ledger, made now if there is none (sized for `expectTxs`, or the setup's estimate). */
+function ledgerFor(expectTxs = 0): Ledger {
+  ledger ??= new Ledger(expectTxs || expectedTxs, releaseOutgrown);
+  return ledger;
+}
+
+function ownPartition(batch: RowBatch, count: number, seen: number, expectTxs: number): void {
+  ownership ??= new TxOwnership(expectTxs || expectedTxs);
   ownership.setInputSeen(seen);
   const { reason, type, tx } = batch;
   for (let i = 0; i < count; i++) {
@@ -81,42 +89,46 @@ port.on('message', (message: ToWorker) => {
       parseLines(chunk, message.from, message.length, batch, row);
       reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
     } else if (message.kind === 'own') {
-      ownPartition(viewsOf(message.slot).batch, message.count, message.seen);
+      ownPartition(viewsOf(message.slot).batch, message.count, message.seen, message.expectTxs);
       reply = { kind: 'owned' };
     } else if (message.kind === 'apply') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;
-      ledger.book.setInputSeen(message.seen);
-      applyRows(ledger, batch, undefined, thisShard);
+      const decider = ledgerFor(message.expectTxs);
+      decider.book.setInputSeen(message.seen);
+      applyRows(decider, batch, undefined, thisShard);
       reply = { kind: 'applied' };
     } else if (message.kind === 'parseAndDecide') {
       const { chunk, batch } = viewsOf(message.slot);
       parseLines(chunk, message.from, message.length, batch, row);
-      ledger.book.setInputSeen(message.seen);
-      applyRows(ledger, batch);
+      const decider = ledgerFor(message.expectTxs);
+      decider.book.setInputSeen(message.seen);
+      applyRows(decider, batch);
       reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
     } else if (message.kind === 'decide') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;
-      ledger.book.setInputSeen(message.seen);
-      applyRows(ledger, batch);
+      const decider = ledgerFor(message.expectTxs);
+      decider.book.setInputSeen(message.seen);
+      applyRows(decider, batch);
       reply = { kind: 'decided' };
     } else if (message.kind === 'restore') {
       restore(message);
       reply = { kind: 'restored' };
     } else if (message.kind === 'accounts') {
-      reply = { kind: 'accountsCopy', available: ledger.available.slice(), held: ledger.held.slice(), flags: ledger.flags.slice(), txCount: ledger.book.size };
+      const { available, held, flags, book } = ledgerFor();
+      reply = { kind: 'accountsCopy', available: available.slice(), held: held.slice(), flags: flags.slice(), txCount: book.size };
     } else if (message.kind === 'handOver') {
       const control = new Int32Array(message.control);
-      ledger.book.eachPiece(new Uint32Array(message.keys), new Float64Array(message.amounts), (count) => offerPiece(control, count));
+      ledgerFor().book.eachPiece(new Uint32Array(message.keys), new Float64Array(message.amounts), (count) => offerPiece(control, count));
       offerPiece(control, -1);
       reply = { kind: 'handedOver' };
     } else if (message.kind === 'snapshot') {
-      const state = ledger.exportState();
+      const state = ledgerFor().exportState();
       reply = { kind: 'state', state };
       transfer.push(...[state.available, state.held, state.flags, state.txKeys, state.txAmounts].map((a) => a.buffer as ArrayBuffer));
     } else {
-      const { available, held, flags } = ledger;
+      const { available, held, flags } = ledgerFor();
       reply = { kind: 'accounts', available, held, flags };
       transfer.push(available.buffer as ArrayBuffer, held.buffer as ArrayBuffer, flags.buffer as ArrayBuffer);
     }

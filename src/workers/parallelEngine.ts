@@ -9,6 +9,7 @@ import { offerPieceToAll, takePieces } from './pieceHandover.js';
 import { releaseNow } from '../io/releaseMemory.js';
 import { type FromWorker, SLOT_BYTES, type SlotBuffers, txPartition } from './protocol.js';
 import type { Engine } from '../engine/engine.js';
+import { sampledTxs } from '../engine/txEstimate.js';
 import type { Ledger } from '../domain/ledger.js';
 
 /** A chunk and its rows in shared memory, reused round-robin. */
@@ -52,9 +53,11 @@ export class ParallelEngine implements Engine {
 
   /** Bytes submitted so far, of inputBytes (0 when not known): each batch tells the workers' tables the share (TxBook.setInputSeen). */
   private submitted = 0;
+  /** Transactions per shard to size the workers' tables for, from the first chunk parsed here (sampledTxs); 0 until then, or when the input's size is not known. */
+  private perShardTxs = 0;
 
   constructor(workers: number, expectedTxs = 0, initial?: Ledger, private readonly inputBytes = 0) {
-    const perShard = Math.ceil(expectedTxs / workers);
+    const perShard = Math.ceil(expectedTxs / workers); // until a chunk's rows are seen (a journal's restore)
     this.threads = Array.from({ length: workers }, (_, shard) => new EngineThread({ shard, shards: workers, expectedTxs: perShard }));
     this.depth = 2 * workers + 2;
     if (initial) this.restore(initial, workers);
@@ -116,11 +119,12 @@ export class ParallelEngine implements Engine {
       batch.count = reply.count;
       batch.lines = reply.lines;
       batch.buf = slot.chunk;
-      return this.threads.map((thread) => thread.request({ kind: 'own', slot: buffers, count: batch.count, seen }));
+      const expectTxs = this.sample(batch, chunk.length - from);
+      return this.threads.map((thread) => thread.request({ kind: 'own', slot: buffers, count: batch.count, seen, expectTxs }));
     });
     const applied = owned
       .then((owners) => Promise.all(owners))
-      .then(() => this.threads.map((thread) => thread.request({ kind: 'apply', slot: buffers, count: batch.count, seen })));
+      .then(() => this.threads.map((thread) => thread.request({ kind: 'apply', slot: buffers, count: batch.count, seen, expectTxs: this.perShardTxs })));
     this.ownedUpTo = applied;
     return applied.then((appliers) => Promise.all(appliers)).then(() => batch);
   }
@@ -135,7 +139,7 @@ export class ParallelEngine implements Engine {
     const { buffers, batch } = slot;
     const worker = this.threads[0]!;
     if (this.turn++ % PIPELINE_SHARE === PIPELINE_SHARE - 1) {
-      return worker.request({ kind: 'parseAndDecide', slot: buffers, from, length, seen }).then((reply) => {
+      return worker.request({ kind: 'parseAndDecide', slot: buffers, from, length, seen, expectTxs: this.perShardTxs }).then((reply) => {
         if (reply.kind !== 'parsed') throw new Error(`engine worker answered ${reply.kind} to parseAndDecide`);
         batch.count = reply.count;
         batch.lines = reply.lines;
@@ -144,7 +148,14 @@ export class ParallelEngine implements Engine {
       });
     }
     parseLines(slot.chunk, from, length, batch, this.row);
-    return worker.request({ kind: 'decide', slot: buffers, count: batch.count, seen }).then(() => batch);
+    const expectTxs = this.sample(batch, length - from);
+    return worker.request({ kind: 'decide', slot: buffers, count: batch.count, seen, expectTxs }).then(() => batch);
+  }
+
+  /** The tables' size per shard, from the first batch parsed with rows (and then kept): what its rows project for the input (sampledTxs). */
+  private sample(batch: RowBatch, bytes: number): number {
+    if (this.perShardTxs === 0 && batch.count > 0) this.perShardTxs = Math.ceil(sampledTxs(batch, bytes, this.inputBytes) / this.threads.length);
+    return this.perShardTxs;
   }
 
   release(batch: RowBatch): void {
