@@ -123,10 +123,6 @@ port.on('message', (message: ToWorker) => {
       ledgerFor().book.eachPiece(new Uint32Array(message.keys), new Float64Array(message.amounts), (count) => offerPiece(control, count));
       offerPiece(control, -1);
       reply = { kind: 'handedOver' };
-    } else if (message.kind === 'snapshot') {
-      const state = ledgerFor().exportState();
-      reply = { kind: 'state', state };
-      transfer.push(...[state.available, state.held, state.flags, state.txKeys, state.txAmounts].map((a) => a.buffer as ArrayBuffer));
     } else {
       const { available, held, flags } = ledgerFor();
       reply = { kind: 'accounts', available, held, flags };

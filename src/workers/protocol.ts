@@ -4,7 +4,6 @@
  * carry only which buffers and how many rows. Rows never cross threads as text or objects.
  */
 
-import type { LedgerState } from '../domain/ledgerState.js';
 
 /**
  * Which worker decides the ownership of a tx id: runs of 16 consecutive ids stay together, so
@@ -77,8 +76,6 @@ export type ToWorker =
       keys: SharedArrayBuffer;
       amounts: SharedArrayBuffer;
     }
-  /** Between batches: a copy of this worker's ledger state. */
-  | { kind: 'snapshot' }
   /** Between batches: copies of this worker's accounts, and how many transactions it holds. */
   | { kind: 'accounts' }
   /**
@@ -95,7 +92,6 @@ export type FromWorker =
   | { kind: 'applied' }
   | { kind: 'decided' }
   | { kind: 'restored' }
-  | { kind: 'state'; state: LedgerState }
   | { kind: 'accountsCopy'; available: Float64Array; held: Float64Array; flags: Uint8Array; txCount: number }
   | { kind: 'handedOver' }
   | { kind: 'accounts'; available: Float64Array; held: Float64Array; flags: Uint8Array }
