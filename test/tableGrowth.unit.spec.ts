@@ -96,3 +96,32 @@ describe('sampledTxs: the tables sized from the first chunk', () => {
     expect(sampledTxs(rows([1, 1]), 20, 70 * 2 ** 30)).toBe(EXPECTED_TXS_MAX);
   });
 });
+
+describe('early growth: a segment whose entries project past its limit', () => {
+  it('grows from a fifth of the input on, before it fills, when the estimate was low', () => {
+    const n = 200_000;
+    // Sized for half the transactions the input holds (a first chunk unlike the rest).
+    const book = new TxBook(n / 2);
+    const sized = book.capacity;
+    let grownAt = -1;
+    for (let c = 0; c < 100; c++) {
+      book.setInputSeen((c + 1) / 100);
+      if (grownAt < 0 && book.capacity > sized) grownAt = c + 1;
+      for (let i = (c * n) / 100; i < ((c + 1) * n) / 100; i++) book.claim(5_000_000 + i, 1);
+    }
+    // Full at ~42% of the input; it grew at the first share past 20% instead, once, to its end size.
+    expect(grownAt).toBe(20);
+    expect(book.size / book.capacity).toBeGreaterThan(0.7);
+  });
+
+  it('leaves a table sized right alone', () => {
+    const n = 200_000;
+    const book = new TxBook(n);
+    const sized = book.capacity;
+    for (let c = 0; c < 100; c++) {
+      book.setInputSeen((c + 1) / 100);
+      for (let i = (c * n) / 100; i < ((c + 1) * n) / 100; i++) book.claim(5_000_000 + i, 1);
+    }
+    expect(book.capacity).toBe(sized);
+  });
+});
