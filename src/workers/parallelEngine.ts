@@ -112,6 +112,7 @@ export class ParallelEngine implements Engine {
     if (this.threads.length === 1) return this.pipeline(slot, from, chunk.length, seen);
     const parser = this.threads[this.turn++ % this.threads.length]!;
     const parsed = parser.request({ kind: 'parse', slot: buffers, from, length: chunk.length });
+    const rowBytes = chunk.length - from; // the chunk itself may be reused once this returns
 
     // Steps 2 and 3 are posted in chunk order, so every worker sees them in file order.
     const owned = Promise.all([parsed, this.ownedUpTo]).then(([reply]) => {
@@ -119,7 +120,7 @@ export class ParallelEngine implements Engine {
       batch.count = reply.count;
       batch.lines = reply.lines;
       batch.buf = slot.chunk;
-      const expectTxs = this.sample(batch, chunk.length - from);
+      const expectTxs = this.sample(batch, rowBytes);
       return this.threads.map((thread) => thread.request({ kind: 'own', slot: buffers, count: batch.count, seen, expectTxs }));
     });
     const applied = owned
