@@ -55,6 +55,7 @@ export class ParallelEngine implements Engine {
   private submitted = 0;
   /** Transactions per shard to size the workers' tables for, from the first chunk parsed here (sampledTxs); 0 until then, or when the input's size is not known. */
   private perShardTxs = 0;
+  private sampled = false;
 
   constructor(workers: number, expectedTxs = 0, initial?: Ledger, private readonly inputBytes = 0) {
     const perShard = Math.ceil(expectedTxs / workers); // until a chunk's rows are seen (a journal's restore)
@@ -155,7 +156,10 @@ export class ParallelEngine implements Engine {
 
   /** The tables' size per shard, from the first batch parsed with rows (and then kept): what its rows project for the input (sampledTxs). */
   private sample(batch: RowBatch, bytes: number): number {
-    if (this.perShardTxs === 0 && batch.count > 0) this.perShardTxs = Math.ceil(sampledTxs(batch, bytes, this.inputBytes) / this.threads.length);
+    if (this.sampled || batch.count === 0) return this.perShardTxs;
+    // Once: a first chunk with no row that owns an id (or a pipe) gives 0, and the tables are made by then anyway.
+    this.sampled = true;
+    this.perShardTxs = Math.ceil(sampledTxs(batch, bytes, this.inputBytes) / this.threads.length);
     return this.perShardTxs;
   }
 
