@@ -98,13 +98,6 @@ port.on('message', (message: ToWorker) => {
       decider.book.setInputSeen(message.seen);
       applyRows(decider, batch, undefined, thisShard);
       reply = { kind: 'applied' };
-    } else if (message.kind === 'parseAndDecide') {
-      const { chunk, batch } = viewsOf(message.slot);
-      parseLines(chunk, message.from, message.length, batch, row);
-      const decider = ledgerFor(message.expectTxs);
-      decider.book.setInputSeen(message.seen);
-      applyRows(decider, batch);
-      reply = { kind: 'parsed', count: batch.count, lines: batch.lines };
     } else if (message.kind === 'decide') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;

@@ -50,15 +50,13 @@ export type ToWorker =
   | { kind: 'own'; slot: SlotBuffers; count: number; seen: number; expectTxs: number }
   /**
    * Apply this shard's well-formed rows of the (parsed, ownership-flagged) columns, in order.
-   * `seen` (here, in 'own', 'decide' and in 'parseAndDecide'): the share of the input's bytes through
+   * `seen` (here, in 'own' and in 'decide'): the share of the input's bytes through
    * this chunk, 0 when the size is not known (TxBook.setInputSeen). `expectTxs`: the transactions
    * per shard to size a table made now for (from the first chunk's rows; 0: the setup's).
    */
   | { kind: 'apply'; slot: SlotBuffers; count: number; seen: number; expectTxs: number }
   /** The only worker: decide every row (ownership included) with its one ledger, in order. */
   | { kind: 'decide'; slot: SlotBuffers; count: number; seen: number; expectTxs: number }
-  /** The only worker: parse chunk[from, length), then decide its rows (replies 'parsed'). */
-  | { kind: 'parseAndDecide'; slot: SlotBuffers; from: number; length: number; seen: number; expectTxs: number }
   /**
    * Before any row: start from these accounts (keeping this shard's) and the transactions the
    * main thread then offers a piece at a time (pieceHandover.ts): keep those of this shard's
