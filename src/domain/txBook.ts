@@ -1,4 +1,4 @@
-import { BOOK_GROWTH, bucketKey, bucketScale, grownSlots, projectedGrowth, SEGMENT_BITS, SEGMENTS, segmentOf, segmentSlotsFor } from './txSegments.js';
+import { BOOK_GROWTH, bucketKey, bucketScale, grownSlots, projectedGrowth, SEGMENT_BITS, SEGMENTS, segmentOf, segmentSlotsFor, touchPages } from './txSegments.js';
 import { WideBits } from './wideBits.js';
 
 /**
@@ -322,7 +322,7 @@ export class TxBook {
   }
 
   private allocate(segment: number, slots: number): void {
-    this.slots[segment] = new Uint32Array(slots * 3);
+    this.slots[segment] = touchPages(new Uint32Array(slots * 3));
     this.capacities[segment] = slots;
     this.wide[segment] = undefined;
     this.scales[segment] = bucketScale(slots);

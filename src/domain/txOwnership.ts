@@ -1,4 +1,4 @@
-import { bucketKey, bucketScale, GROWTH, grownSlots, projectedGrowth, SEGMENTS, segmentOf, segmentSlotsFor } from './txSegments.js';
+import { bucketKey, bucketScale, GROWTH, grownSlots, projectedGrowth, SEGMENTS, segmentOf, segmentSlotsFor, touchPages } from './txSegments.js';
 
 /**
  * Which tx ids are owned. SPEC: the first well-formed deposit or withdrawal with an id owns it,
@@ -64,7 +64,7 @@ export class TxOwnership {
   }
 
   private allocate(segment: number, slots: number): void {
-    this.keys[segment] = new Uint32Array(slots);
+    this.keys[segment] = touchPages(new Uint32Array(slots));
     this.used[segment] = new Uint32Array(Math.ceil(slots / 32));
     this.scales[segment] = bucketScale(slots);
     this.limits[segment] = Math.floor(slots * MAX_LOAD);
