@@ -75,6 +75,24 @@ export function splitFields(buf: Uint8Array, start: number, end: number, row: Pa
   }
 }
 
+/**
+ * The usual row's first field, `deposit,` or `withdrawal,` in lower case, matched in place, byte
+ * by byte (one comparison each, no scan for the comma first and no second pass: parse 89 -> 70
+ * ns a row on the generator's 1M rows). Any other spelling goes the way of parseType.
+ */
+function isLowerDepositComma(buf: Uint8Array, s: number, to: number): boolean {
+  return (
+    buf[s] === 0x64 && s + 7 < to && buf[s + 7] === COMMA && buf[s + 1] === 0x65 && buf[s + 2] === 0x70 && buf[s + 3] === 0x6f && buf[s + 4] === 0x73 && buf[s + 5] === 0x69 && buf[s + 6] === 0x74
+  );
+}
+
+function isLowerWithdrawalComma(buf: Uint8Array, s: number, to: number): boolean {
+  return (
+    buf[s] === 0x77 && s + 10 < to && buf[s + 10] === COMMA && buf[s + 1] === 0x69 && buf[s + 2] === 0x74 && buf[s + 3] === 0x68 && buf[s + 4] === 0x64 &&
+    buf[s + 5] === 0x72 && buf[s + 6] === 0x61 && buf[s + 7] === 0x77 && buf[s + 8] === 0x61 && buf[s + 9] === 0x6c
+  );
+}
+
 /** Parses buf[start, end) (a non-blank data line without terminator) into row. */
 export function parseRow(buf: Uint8Array, start: number, end: number, row: ParsedRow): void {
   if (parsePlainLine(buf, start, end, row) !== end) parseAnyRow(buf, start, end, row);
@@ -90,31 +108,42 @@ export function parseRow(buf: Uint8Array, start: number, end: number, row: Parse
 export function parsePlainLine(buf: Uint8Array, start: number, to: number, row: ParsedRow): number {
   let p = start;
   let c = 0;
-  while (p < to && (c = buf[p]!) !== COMMA && c !== LF) p++;
-  if (p === to || c !== COMMA) return -1;
-  const type = parseType(buf, start, p);
-  if (type === TxType.Unknown) return -1;
+  let type: TxType;
+  if (isLowerDepositComma(buf, start, to)) {
+    type = TxType.Deposit;
+    p = start + 7;
+  } else if (isLowerWithdrawalComma(buf, start, to)) {
+    type = TxType.Withdrawal;
+    p = start + 10;
+  } else {
+    while (p < to && (c = buf[p]!) !== COMMA && c !== LF) p++;
+    if (p === to || c !== COMMA) return -1;
+    type = parseType(buf, start, p);
+    if (type === TxType.Unknown) return -1;
+  }
+  // A digit is `(d = byte - ZERO) >>> 0 <= 9`: one unsigned comparison (a byte below '0' gives a
+  // negative d, far above 9 as a u32). Inline: as a helper function it cost ~5 ns a row.
   let s = ++p;
   let client = 0;
-  for (let d; p < to && (d = buf[p]! - ZERO) >= 0 && d <= 9; p++) client = client * 10 + d;
+  for (let d; p < to && (d = buf[p]! - ZERO) >>> 0 <= 9; p++) client = client * 10 + d;
   if (p === s || p === to || buf[p] !== COMMA || client > MAX_CLIENT) return -1;
   s = ++p;
   let tx = 0;
-  for (let d; p < to && (d = buf[p]! - ZERO) >= 0 && d <= 9; p++) tx = tx * 10 + d;
+  for (let d; p < to && (d = buf[p]! - ZERO) >>> 0 <= 9; p++) tx = tx * 10 + d;
   if (p === s || tx > MAX_TX) return -1;
   let amount = 0;
   if (type === TxType.Deposit || type === TxType.Withdrawal) {
     if (p === to || buf[p] !== COMMA) return -1;
     s = ++p;
     let whole = 0;
-    for (let d; p < to && (d = buf[p]! - ZERO) >= 0 && d <= 9; p++) {
+    for (let d; p < to && (d = buf[p]! - ZERO) >>> 0 <= 9; p++) {
       whole = whole * 10 + d;
       if (whole > MAX_WHOLE_UNITS) return -1;
     }
     let fraction = 0;
     let fractionDigits = 0;
     if (p < to && buf[p] === DOT) {
-      for (let d; ++p < to && (d = buf[p]! - ZERO) >= 0 && d <= 9; ) {
+      for (let d; ++p < to && (d = buf[p]! - ZERO) >>> 0 <= 9; ) {
         if (fractionDigits === 4) return -1;
         fraction = fraction * 10 + d;
         fractionDigits++;
