@@ -19,12 +19,13 @@ export function packageVersion(): string {
 /**
  * Below this many bytes of input a worker thread cannot pay for its start (~40–60 ms of thread
  * start-up and a second JIT warm-up). Measured on 2 cores, 2026-12-07 (`payrun generate -c 5000
- * --seed 42`, medians of 6 interleaved runs, `--workers 0` against `--workers 1`): 400k rows
- * (13.8 MB) 0.375 s against 0.415 s; 700k (24.1 MB) 0.455 against 0.49; 1M (34.5 MB) 0.625
- * against 0.635; 1.4M (48.3 MB) 0.70 against 0.59; 2M (69 MB) 0.88 against 0.74. (It was 4 MiB
- * while the main thread alone was slower: 300k rows of 7.3 MB took 0.68 s against 0.49 s.)
+ * --seed 42`, medians of 20 interleaved runs, `--workers 0` against `--workers 1`): 400k rows
+ * (13.8 MB) 0.229 s against 0.234 s; 550k (19.0 MB) 0.271 against 0.267; 700k (24.1 MB) 0.300
+ * against 0.275 (12 runs); 1M (34.5 MB) 0.369 against 0.330. (It was 32 MiB until the worker
+ * stopped parsing and the tables were touched in order, and 4 MiB before the main thread alone
+ * got faster.)
  */
-export const SMALL_INPUT_BYTES = 32 * 1024 * 1024;
+export const SMALL_INPUT_BYTES = 16 * 1024 * 1024;
 
 /**
  * The default worker count: the fastest measured (README, Benchmarks): none for a file smaller

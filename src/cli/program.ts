@@ -60,7 +60,7 @@ export function defineBatchRun(program: Command, { io, exit }: ProgramContext): 
     .option('-q, --quiet', 'print nothing on stderr but fatal errors', false)
     .option('--summary-json <file>', 'also write the summary as JSON to FILE (atomically; with --quiet too): rows, applied, rejected, rejectedByReason, accounts, seconds, rowsPerSecond')
     .addOption(
-      new Option('--workers <n>', 'worker threads; 0 runs in the main thread (default: 0 for a file under 32 MiB, else 1 on 2+ cores)').argParser(
+      new Option('--workers <n>', 'worker threads; 0 runs in the main thread (default: 0 for a file under 16 MiB, else 1 on 2+ cores)').argParser(
         parseCount('--workers', 0, 64),
       ),
     )
