@@ -7,7 +7,7 @@ import { RowBatch, rowCapacityFor } from '../io/rowBatch.js';
 import { ParsedRow } from '../io/rowParser.js';
 import { releaseOutgrown } from '../io/releaseMemory.js';
 import type { Engine } from './engine.js';
-import { sampledTxs } from './txEstimate.js';
+import { inputShare, sampledTxs } from './txEstimate.js';
 
 /** `--workers 0`: parsing and one ledger for every client (its TxBook also decides tx-id ownership), in the calling thread. */
 export class SerialEngine implements Engine {
@@ -43,7 +43,7 @@ export class SerialEngine implements Engine {
     parseLines(chunk, from, chunk.length, batch, this.row);
     const ledger = this.ledgerFor(batch, chunk.length - from);
     this.submitted += chunk.length;
-    if (this.inputBytes > 0) ledger.book.setInputSeen(Math.min(1, this.submitted / this.inputBytes));
+    ledger.book.setInputSeen(inputShare(this.submitted, this.inputBytes));
     applyRows(ledger, batch);
     return batch;
   }

@@ -34,3 +34,8 @@ export function sampledTxs(rows: Pick<RowColumns, 'count' | 'type' | 'reason'>, 
   for (let i = 0; i < rows.count; i++) if (rows.reason[i] === RejectReason.None && ownsTxId(rows.type[i]!)) owning++;
   return Math.min(EXPECTED_TXS_MAX, Math.ceil((owning / bytes) * inputBytes * SAMPLED_MARGIN));
 }
+
+/** The share of the input (0 to 1, by bytes) that `submitted` bytes are; 0 when its size is not known (TxBook.setInputSeen). */
+export function inputShare(submitted: number, inputBytes: number): number {
+  return inputBytes > 0 ? Math.min(1, submitted / inputBytes) : 0;
+}

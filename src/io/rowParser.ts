@@ -77,7 +77,7 @@ export function splitFields(buf: Uint8Array, start: number, end: number, row: Pa
 
 /**
  * The usual row's first field, `deposit,` or `withdrawal,` in lower case, matched in place, byte
- * by byte (one comparison each, no scan for the comma first and no second pass: parse 89 -> 70
+ * by byte (one comparison each, no scan for the comma first and no second pass: parse 89 -> 71
  * ns a row on the generator's 1M rows). Any other spelling goes the way of parseType.
  */
 function isLowerDepositComma(buf: Uint8Array, s: number, to: number): boolean {

@@ -68,6 +68,13 @@ function ledgerFor(expectTxs = 0): Ledger {
   return ledger;
 }
 
+/** The ledger that decides a batch, told the share of the input through it (TxBook.setInputSeen). */
+function deciderFor({ expectTxs, seen }: { expectTxs: number; seen: number }): Ledger {
+  const decider = ledgerFor(expectTxs);
+  decider.book.setInputSeen(seen);
+  return decider;
+}
+
 function ownPartition(batch: RowBatch, count: number, seen: number, expectTxs: number): void {
   ownership ??= new TxOwnership(expectTxs || expectedTxs);
   ownership.setInputSeen(seen);
@@ -94,16 +101,12 @@ port.on('message', (message: ToWorker) => {
     } else if (message.kind === 'apply') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;
-      const decider = ledgerFor(message.expectTxs);
-      decider.book.setInputSeen(message.seen);
-      applyRows(decider, batch, undefined, thisShard);
+      applyRows(deciderFor(message), batch, undefined, thisShard);
       reply = { kind: 'applied' };
     } else if (message.kind === 'decide') {
       const { batch } = viewsOf(message.slot);
       batch.count = message.count;
-      const decider = ledgerFor(message.expectTxs);
-      decider.book.setInputSeen(message.seen);
-      applyRows(decider, batch);
+      applyRows(deciderFor(message), batch);
       reply = { kind: 'decided' };
     } else if (message.kind === 'restore') {
       restore(message);

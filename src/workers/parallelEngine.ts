@@ -9,7 +9,7 @@ import { offerPieceToAll, takePieces } from './pieceHandover.js';
 import { releaseNow } from '../io/releaseMemory.js';
 import { type FromWorker, SLOT_BYTES, type SlotBuffers, txPartition } from './protocol.js';
 import type { Engine } from '../engine/engine.js';
-import { sampledTxs } from '../engine/txEstimate.js';
+import { inputShare, sampledTxs } from '../engine/txEstimate.js';
 import type { Ledger } from '../domain/ledger.js';
 
 /** A chunk and its rows in shared memory, reused round-robin. */
@@ -106,7 +106,7 @@ export class ParallelEngine implements Engine {
     const { buffers, batch } = slot;
     this.slotOf.set(batch, slot);
     this.submitted += chunk.length;
-    const seen = this.inputBytes > 0 ? Math.min(1, this.submitted / this.inputBytes) : 0;
+    const seen = inputShare(this.submitted, this.inputBytes);
     if (this.threads.length === 1) return this.pipeline(slot, from, chunk.length, seen);
     const parser = this.threads[this.turn++ % this.threads.length]!;
     const parsed = parser.request({ kind: 'parse', slot: buffers, from, length: chunk.length });
